@@ -1,0 +1,1 @@
+"""coreai-opt: open weight compression for Core AI programs."""

@@ -1,0 +1,29 @@
+"""Errors that the tools report as one line: `where: error: what`."""
+
+from __future__ import annotations
+
+
+class CoreAIError(Exception):
+    """A user-facing error: bad IR, bad pipeline, bad file. Never shown with a traceback."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        if self.where:
+            return f"{self.where}: error: {self.message}"
+        return f"error: {self.message}"
+
+
+class IRError(CoreAIError):
+    """Malformed or invalid IR, located at `file:line:col` when known."""
+
+
+class PipelineError(CoreAIError):
+    """An unknown pass, an unknown option or an option value of the wrong type."""
+
+
+class AssetError(CoreAIError):
+    """A missing, corrupt or unwritable `.aimodel` bundle or file."""

@@ -1,0 +1,1 @@
+"""IR infrastructure: weight storage, parsing and printing helpers."""

@@ -1,0 +1,578 @@
+"""Textual Core AI IR: parsing and printing that scale to gigabytes of weights.
+
+A textual file is the module followed by an optional `{-# dialect_resources ... #-}`
+section holding the weights in hex. The module part goes through xDSL's parser (it is
+small); the resource section is read by a streaming scanner that decodes hex chunk by chunk
+into numpy buffers, and printed by streaming hex, so no weight ever becomes a Python object
+and no whole-file string is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import binascii
+import bisect
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import Builtin, FileLineColLoc, IntAttr, ModuleOp, StringAttr
+from xdsl.ir import Attribute, Operation
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import ParseError, VerifyException
+
+from coreai_opt.dialects.coreai import CoreAI, unknown_op_class
+from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
+from coreai_opt.errors import IRError
+
+CHUNK = 1 << 24
+"""Bytes of text read or written at a time when streaming resources."""
+
+METADATA_BEGIN = b"{-#"
+
+
+# --------------------------------------------------------------------------- context
+
+
+class CoreAIContext(Context):
+    """Context where any `coreai.*` op name resolves, modelled or not."""
+
+    def get_optional_op(self, name: str, *, dialect_stack=()) -> type[Operation] | None:
+        if name.startswith("coreai.") and self._get_known_op(name) is None:
+            op_class = unknown_op_class(name)
+            self._loaded_ops[name] = op_class
+            return op_class
+        return super().get_optional_op(name, dialect_stack=dialect_stack)
+
+
+def make_context() -> CoreAIContext:
+    """A context with the builtin and coreai dialects; other dialects parse generically."""
+    ctx = CoreAIContext(allow_unregistered=True)
+    ctx.load_dialect(Builtin)
+    ctx.load_dialect(CoreAI)
+    return ctx
+
+
+# --------------------------------------------------------------------------- locations
+
+
+class LineIndex:
+    """Maps byte/char offsets of a text to 1-based (line, column)."""
+
+    def __init__(self, text: str, base_offset: int = 0) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.base_offset = base_offset
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of `offset`."""
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return line + 1, offset - self.starts[line] + 1
+
+
+def byte_offset_line_col(stream: BinaryIO, offset: int) -> tuple[int, int]:
+    """1-based line and column of a byte offset in a seekable stream (error path only)."""
+    stream.seek(0)
+    line, line_start, consumed = 1, 0, 0
+    while consumed < offset:
+        chunk = stream.read(min(CHUNK, offset - consumed))
+        if not chunk:
+            break
+        newlines = chunk.count(b"\n")
+        if newlines:
+            line += newlines
+            line_start = consumed + chunk.rfind(b"\n") + 1
+        consumed += len(chunk)
+    return line, offset - line_start + 1
+
+
+# --------------------------------------------------------------------------- resources
+
+
+@dataclass
+class FileMetadata:
+    """What the `{-# ... #-}` section held: builtin blobs and anything else, kept verbatim."""
+
+    blobs: dict[str, Blob] = field(default_factory=dict)
+    other_dialect_resources: dict[str, dict[str, str]] = field(default_factory=dict)
+    external_resources: str | None = None
+
+
+class MetadataScanner:
+    """A small streaming tokenizer over the resource section of a seekable binary stream."""
+
+    def __init__(self, stream: BinaryIO, start: int, name: str) -> None:
+        self.stream = stream
+        self.name = name
+        stream.seek(start)
+        self.buffer = b""
+        self.pos = 0
+        self.base = start
+
+    # ---- buffer management
+    def offset(self) -> int:
+        """Absolute byte offset of the cursor."""
+        return self.base + self.pos
+
+    def fill(self, wanted: int = 1) -> bool:
+        """Ensure `wanted` bytes after the cursor if the stream has them."""
+        while len(self.buffer) - self.pos < wanted:
+            more = self.stream.read(CHUNK)
+            if not more:
+                return False
+            self.base += self.pos
+            self.buffer = self.buffer[self.pos :] + more
+            self.pos = 0
+        return True
+
+    def error(self, message: str, offset: int | None = None) -> IRError:
+        """An IRError located at `offset` (default: the cursor)."""
+        line, col = byte_offset_line_col(self.stream, self.offset() if offset is None else offset)
+        return IRError(message, f"{self.name}:{line}:{col}")
+
+    # ---- tokens
+    def skip_space(self) -> None:
+        """Skip whitespace and `//` comments."""
+        while self.fill(1):
+            char = self.buffer[self.pos : self.pos + 1]
+            if char.isspace():
+                self.pos += 1
+            elif self.buffer.startswith(b"//", self.pos) or (char == b"/" and self.fill(2)):
+                if not self.buffer.startswith(b"//", self.pos):
+                    return
+                while self.fill(1) and self.buffer[self.pos : self.pos + 1] != b"\n":
+                    end = self.buffer.find(b"\n", self.pos)
+                    self.pos = len(self.buffer) if end < 0 else end
+            else:
+                return
+
+    def peek(self, literal: bytes) -> bool:
+        """True when the next token is `literal` (after whitespace)."""
+        self.skip_space()
+        return self.fill(len(literal)) and self.buffer.startswith(literal, self.pos)
+
+    def accept(self, literal: bytes) -> bool:
+        """Consume `literal` if it is next."""
+        if self.peek(literal):
+            self.pos += len(literal)
+            return True
+        return False
+
+    def expect(self, literal: bytes, context: str) -> None:
+        """Consume `literal` or fail with a located error."""
+        if not self.accept(literal):
+            raise self.error(f"expected '{literal.decode()}' {context}")
+
+    def identifier(self, context: str) -> str:
+        """A bare identifier (resource keys may contain `.`, `$`, `-`)."""
+        self.skip_space()
+        self.fill(4096)
+        match = re.compile(rb"[A-Za-z_][\w.$\-]*").match(self.buffer, self.pos)
+        if match is None:
+            raise self.error(f"expected an identifier {context}")
+        self.pos = match.end()
+        return match.group().decode()
+
+    def raw_string(self) -> str:
+        """A quoted string kept verbatim (escapes included), for resources we only carry."""
+        self.expect(b'"', "to open a string")
+        parts: list[bytes] = []
+        while True:
+            if not self.fill(1):
+                raise self.error("unterminated string")
+            end = self.buffer.find(b'"', self.pos)
+            while end > 0 and self.buffer[end - 1 : end] == b"\\":
+                end = self.buffer.find(b'"', end + 1)
+            if end < 0:
+                parts.append(self.buffer[self.pos :])
+                self.pos = len(self.buffer)
+                continue
+            parts.append(self.buffer[self.pos : end])
+            self.pos = end + 1
+            return b"".join(parts).decode()
+
+    def hex_blob(self, key: str) -> Blob:
+        """A `"0x<alignment word><bytes>"` string decoded chunk by chunk into a Blob."""
+        start = self.offset()
+        self.expect(b'"', f"to open resource '{key}'")
+        if not (self.fill(2) and self.buffer.startswith(b"0x", self.pos)):
+            raise self.error(f"resource '{key}' is not a hex blob (\"0x...\")", start)
+        self.pos += 2
+        parts: list[bytes] = []
+        carry = b""
+        while True:
+            if not self.fill(1):
+                raise self.error(f"unterminated resource '{key}'", start)
+            end = self.buffer.find(b'"', self.pos)
+            stop = len(self.buffer) if end < 0 else end
+            text = carry + self.buffer[self.pos : stop]
+            usable = len(text) - (len(text) % 2 if end < 0 else 0)
+            try:
+                parts.append(binascii.a2b_hex(text[:usable]))
+            except binascii.Error:
+                raise self.error(f"resource '{key}' holds invalid hex", start) from None
+            carry = text[usable:]
+            self.pos = stop
+            if end >= 0:
+                self.pos += 1
+                break
+        if carry or sum(len(p) for p in parts) < 4:
+            raise self.error(f"resource '{key}' is too short or has an odd hex length", start)
+        return blob_from_parts(parts)
+
+
+def blob_from_parts(parts: list[bytes]) -> Blob:
+    """Join decoded chunks (alignment word first) into one aligned numpy-backed Blob."""
+    head = b"".join(parts[:1])
+    while len(head) < 4:
+        parts = [head + parts[1], *parts[2:]]
+        head = parts[0]
+    alignment = int.from_bytes(head[:4], "little")
+    total = sum(len(p) for p in parts) - 4
+    data = np.empty(total, dtype=np.uint8)
+    offset = 0
+    parts[0] = head[4:]
+    for index, part in enumerate(parts):
+        data[offset : offset + len(part)] = np.frombuffer(part, dtype=np.uint8)
+        offset += len(part)
+        parts[index] = b""
+    return Blob(data, alignment if alignment > 0 else 1)
+
+
+def parse_metadata(stream: BinaryIO, start: int, name: str) -> FileMetadata:
+    """Parse `{-# dialect_resources: {...}, external_resources: {...} #-}` at `start`."""
+    scanner = MetadataScanner(stream, start, name)
+    metadata = FileMetadata()
+    scanner.expect(METADATA_BEGIN, "to open file metadata")
+    while not scanner.accept(b"#-}"):
+        section = scanner.identifier("naming a metadata section")
+        scanner.expect(b":", f"after '{section}'")
+        if section == "dialect_resources":
+            parse_dialect_resources(scanner, metadata)
+        elif section == "external_resources":
+            metadata.external_resources = scan_balanced_braces(scanner)
+        else:
+            raise scanner.error(f"unknown file metadata section '{section}'")
+        if not scanner.accept(b","):
+            scanner.expect(b"#-}", "to close file metadata")
+            break
+    scanner.skip_space()
+    if scanner.fill(1):
+        raise scanner.error("unexpected text after the file metadata")
+    return metadata
+
+
+def parse_dialect_resources(scanner: MetadataScanner, metadata: FileMetadata) -> None:
+    """`{ dialect: { key: "0x..", ... }, ... }`; builtin blobs decoded, others kept raw."""
+    scanner.expect(b"{", "to open dialect_resources")
+    while not scanner.accept(b"}"):
+        dialect = scanner.identifier("naming a dialect")
+        scanner.expect(b":", f"after dialect '{dialect}'")
+        scanner.expect(b"{", f"to open the resources of '{dialect}'")
+        while not scanner.accept(b"}"):
+            key_offset = scanner.offset()
+            key = scanner.identifier("naming a resource")
+            scanner.expect(b":", f"after resource '{key}'")
+            if dialect == "builtin":
+                if key in metadata.blobs:
+                    raise scanner.error(f"duplicate resource '{key}'", key_offset)
+                metadata.blobs[key] = scanner.hex_blob(key)
+            else:
+                metadata.other_dialect_resources.setdefault(dialect, {})[key] = (
+                    scanner.raw_string()
+                )
+            if not scanner.accept(b","):
+                scanner.expect(b"}", f"to close the resources of '{dialect}'")
+                break
+        if not scanner.accept(b","):
+            scanner.expect(b"}", "to close dialect_resources")
+            break
+
+
+def scan_balanced_braces(scanner: MetadataScanner) -> str:
+    """The verbatim text of a `{...}` group (strings respected)."""
+    scanner.skip_space()
+    start = scanner.offset()
+    scanner.expect(b"{", "to open a group")
+    depth, out = 1, bytearray(b"{")
+    while depth:
+        if not scanner.fill(1):
+            raise scanner.error("unterminated group", start)
+        char = scanner.buffer[scanner.pos : scanner.pos + 1]
+        if char == b'"':
+            out += b'"' + scanner.raw_string().encode() + b'"'
+            continue
+        depth += {b"{": 1, b"}": -1}.get(char, 0)
+        out += char
+        scanner.pos += 1
+    return out.decode()
+
+
+def find_metadata_start(stream: BinaryIO, size: int) -> int | None:
+    """Offset of the trailing `{-#` resource section, scanning backwards (hex has no `{`)."""
+    position, tail = size, b""
+    while position > 0:
+        start = max(0, position - CHUNK)
+        stream.seek(start)
+        chunk = stream.read(position - start) + tail
+        index = chunk.rfind(METADATA_BEGIN)
+        if index >= 0:
+            candidate = start + index
+            stream.seek(candidate + len(METADATA_BEGIN))
+            head = stream.read(64).lstrip()
+            if head.startswith((b"dialect_resources", b"external_resources")):
+                return candidate
+            return None
+        tail = chunk[: len(METADATA_BEGIN) - 1]
+        position = start
+    return None
+
+
+# --------------------------------------------------------------------------- parser
+
+
+class CoreAIParser(Parser):
+    """xDSL's parser, with blob-backed `dense_resource` and `file:line:col` op locations."""
+
+    def __init__(self, ctx: Context, text: str, name: str, metadata: FileMetadata) -> None:
+        super().__init__(ctx, text, name)
+        self.metadata = metadata
+        self.source_name = name
+        self.lines = LineIndex(text)
+        self.used_keys: set[str] = set()
+
+    def location_at(self, offset: int) -> FileLineColLoc:
+        """A FileLineColLoc for a character offset of the module text."""
+        line, col = self.lines.line_col(offset)
+        return FileLineColLoc(StringAttr(self.source_name), IntAttr(line), IntAttr(col))
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span.start
+        op = super().parse_operation()
+        if not isinstance(op.location, FileLineColLoc):
+            op.location = self.location_at(start)
+        return op
+
+    def _parse_builtin_dense_resource_attr(self) -> Attribute:
+        self.parse_characters("<", " in dense_resource attribute")
+        key_pos = self.pos
+        key = self.parse_identifier(" for resource handle")
+        self.parse_characters(">", " in dense_resource attribute")
+        self.parse_characters(":", " in dense_resource attribute")
+        type_pos = self.pos
+        tensor_type = self.parse_type()
+        from xdsl.dialects.builtin import TensorType
+
+        if not isinstance(tensor_type, TensorType):
+            self.raise_error(
+                f"dense_resource needs a ranked tensor type, got {tensor_type}", type_pos
+            )
+        blob = self.metadata.blobs.get(key)
+        self.used_keys.add(key)
+        attr = DenseResourceElementsAttr.create(key, tensor_type, blob)
+        from coreai_opt.dialects.coreai import verify_blob_size
+
+        try:
+            verify_blob_size(attr)
+        except VerifyException as error:
+            self.raise_error(str(error), key_pos, self.pos)
+        return attr
+
+
+def source_location(op: Operation) -> str | None:
+    """`file:line:col` of an op parsed from text, if known."""
+    loc = op.location
+    if isinstance(loc, FileLineColLoc):
+        return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+    return None
+
+
+def parse_error_to_ir_error(error: ParseError, name: str, lines: LineIndex) -> IRError:
+    """Turn xDSL's multi-line ParseError into our one-line located IRError."""
+    line, col = lines.line_col(error.span.start)
+    message = error.msg.strip().splitlines()[0] if error.msg.strip() else "parse error"
+    return IRError(message, f"{name}:{line}:{col}")
+
+
+def parse_module_text(text: str, name: str, metadata: FileMetadata) -> ModuleOp:
+    """Parse the module part of a file (everything before the resource section)."""
+    parser = CoreAIParser(make_context(), text, name, metadata)
+    try:
+        module = parser.parse_module()
+    except ParseError as error:
+        raise parse_error_to_ir_error(error, name, parser.lines) from None
+    return module
+
+
+def parse_stream(stream: BinaryIO, name: str) -> tuple[ModuleOp, FileMetadata]:
+    """Parse textual IR from a seekable binary stream."""
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    metadata_start = find_metadata_start(stream, size)
+    metadata = FileMetadata()
+    if metadata_start is not None:
+        metadata = parse_metadata(stream, metadata_start, name)
+    stream.seek(0)
+    module_bytes = stream.read(size if metadata_start is None else metadata_start)
+    try:
+        text = module_bytes.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, col = byte_offset_line_col(stream, error.start)
+        raise IRError("input is not valid UTF-8", f"{name}:{line}:{col}") from None
+    del module_bytes
+    module = parse_module_text(text, name, metadata)
+    return module, metadata
+
+
+def parse_text(text: str, name: str = "<string>") -> tuple[ModuleOp, FileMetadata]:
+    """Parse textual IR held in a string."""
+    return parse_stream(io.BytesIO(text.encode("utf-8")), name)
+
+
+def parse_file(path: str, name: str | None = None) -> tuple[ModuleOp, FileMetadata]:
+    """Parse a textual `.mlir` file, streaming its resource section."""
+    try:
+        with open(path, "rb") as stream:
+            return parse_stream(stream, name or path)
+    except FileNotFoundError:
+        raise IRError("no such file", path) from None
+    except IsADirectoryError:
+        raise IRError("is a directory, expected a .mlir file", path) from None
+    except PermissionError:
+        raise IRError("permission denied", path) from None
+
+
+def verify_module(module: ModuleOp) -> None:
+    """Run every op's verifier; the first failure becomes a located IRError."""
+    for op in module.walk():
+        try:
+            op.verify(verify_nested_ops=False)
+        except (VerifyException, ValueError) as error:
+            message = str(error).strip().splitlines()[0]
+            raise IRError(f"'{op.name}' op {message}", source_location(op)) from None
+
+
+# --------------------------------------------------------------------------- printer
+
+
+class CoreAIPrinter(Printer):
+    """xDSL's printer, printing `module`, and assigning module-unique resource keys."""
+
+    def __init__(self, stream: TextIO, print_generic_format: bool = False) -> None:
+        super().__init__(stream=stream, print_generic_format=print_generic_format)
+        self.blob_keys: dict[Blob, str] = {}
+        self.taken_keys: set[str] = set()
+        self.elided_keys: set[str] = set()
+
+    def resource_key_for(self, attr: DenseResourceElementsAttr) -> str:
+        """The key printed for `attr`: its own if free, else a numbered variant."""
+        blob = attr.blob.data
+        hint = attr.resource_handle.data
+        if blob is None:
+            self.elided_keys.add(hint)
+            return hint
+        if blob in self.blob_keys:
+            return self.blob_keys[blob]
+        key, suffix = hint, 0
+        while key in self.taken_keys:
+            suffix += 1
+            key = f"{hint}_{suffix}"
+        self.taken_keys.add(key)
+        self.blob_keys[blob] = key
+        return key
+
+    def print_op(self, op: Operation) -> None:
+        if isinstance(op, ModuleOp) and not self.print_generic_format:
+            self.print_string("module")
+            if op.sym_name is not None:
+                self.print_string(" ")
+                self.print_symbol_name(op.sym_name.data)
+            attributes = {k: v for k, v in op.attributes.items() if k != "sym_name"}
+            if attributes:
+                self.print_string(" attributes")
+                self.print_op_attributes(attributes)
+            self.print_string(" ")
+            self.print_region(op.body, print_empty_block=False)
+            return
+        super().print_op(op)
+
+
+def iter_hex(blob: Blob) -> Iterator[bytes]:
+    """Uppercase hex of the alignment word and bytes of a blob, in bounded chunks."""
+    yield binascii.b2a_hex(blob.alignment.to_bytes(4, "little")).upper()
+    data = blob.data
+    step = CHUNK // 2
+    for start in range(0, data.size, step):
+        yield binascii.b2a_hex(data[start : start + step].data).upper()
+
+
+def write_metadata(
+    out: BinaryIO, blobs: dict[Blob, str], metadata: FileMetadata | None
+) -> None:
+    """Stream the `{-# ... #-}` section in MLIR's layout."""
+    dialects: list[tuple[str, list[tuple[str, Blob | str]]]] = []
+    if blobs:
+        dialects.append(("builtin", [(key, blob) for blob, key in blobs.items()]))
+    if metadata is not None:
+        for dialect, entries in metadata.other_dialect_resources.items():
+            dialects.append((dialect, list(entries.items())))
+    external = metadata.external_resources if metadata is not None else None
+    if not dialects and external is None:
+        return
+    out.write(b"\n\n{-#\n")
+    sections: list[bytes] = []
+    if dialects:
+        sections.append(b"  dialect_resources: {\n")
+    for d_index, (dialect, entries) in enumerate(dialects):
+        out.write(b"".join(sections))
+        sections = []
+        out.write(f"    {dialect}: {{\n".encode())
+        for e_index, (key, value) in enumerate(entries):
+            out.write(f'      {key}: "'.encode())
+            if isinstance(value, Blob):
+                out.write(b"0x")
+                for piece in iter_hex(value):
+                    out.write(piece)
+            else:
+                out.write(value.encode())
+            out.write(b'",\n' if e_index + 1 < len(entries) else b'"\n')
+        out.write(b"    }" + (b",\n" if d_index + 1 < len(dialects) else b"\n"))
+    if dialects:
+        out.write(b"  }" + (b",\n" if external is not None else b"\n"))
+    if external is not None:
+        out.write(f"  external_resources: {external}\n".encode())
+    out.write(b"#-}\n")
+
+
+def print_module(
+    module: ModuleOp,
+    out: BinaryIO,
+    metadata: FileMetadata | None = None,
+    generic: bool = False,
+) -> None:
+    """Print a module and its resources to a binary stream."""
+    text = io.StringIO()
+    printer = CoreAIPrinter(text, print_generic_format=generic)
+    printer.print_op(module)
+    out.write(text.getvalue().encode("utf-8"))
+    write_metadata(out, printer.blob_keys, metadata)
+    out.write(b"" if printer.blob_keys or metadata_has_content(metadata) else b"\n")
+
+
+def metadata_has_content(metadata: FileMetadata | None) -> bool:
+    """True when non-builtin resources will be printed."""
+    return metadata is not None and bool(
+        metadata.other_dialect_resources or metadata.external_resources is not None
+    )
+
+
+def module_to_string(
+    module: ModuleOp, metadata: FileMetadata | None = None, generic: bool = False
+) -> str:
+    """The textual IR of a module (resources included)."""
+    out = io.BytesIO()
+    print_module(module, out, metadata, generic)
+    return out.getvalue().decode("utf-8")

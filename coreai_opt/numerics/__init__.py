@@ -1,0 +1,1 @@
+"""Pure numpy numerics: quantization, clustering, pruning, packing. No IR here."""

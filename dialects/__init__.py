@@ -1,0 +1,1 @@
+"""The coreai dialect in xDSL."""

@@ -1,0 +1,738 @@
+"""The `coreai` dialect: the Core AI ops that weight compression reads and writes.
+
+Every op prints in Core AI's functional-type form,
+`%r = coreai.<op> %a, %b {attrs} : (operand types) -> result type`. Ops not defined here
+(real programs have hundreds) parse into `UnknownCoreAIOp` subclasses and print back
+unchanged; see `unknown_op_class`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    FunctionType,
+    IntegerType,
+    Signedness,
+    StringAttr,
+    SymbolNameConstraint,
+    SymbolRefAttr,
+    TensorType,
+)
+from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
+from xdsl.ir import Attribute, Dialect, Operation, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    ConstantLike,
+    HasParent,
+    IsolatedFromAbove,
+    IsTerminator,
+    Pure,
+    SymbolOpInterface,
+)
+from xdsl.utils.exceptions import VerifyException
+
+from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
+from coreai_opt.ir.dtypes import bit_width, is_float_type, storage_nbytes
+
+DYNAMIC = -1
+
+# --------------------------------------------------------------------------- types
+
+
+@irdl_attr_definition
+class SparseTensorType(ParametrizedAttribute, TypeAttribute):
+    """`!coreai.sparse<tensor<...>>`: a bitmask-sparse value of the given dense type.
+
+    Core AI's printed name of this type is unknown; this spelling is our choice
+    (docs/dialect.md).
+    """
+
+    name = "coreai.sparse"
+
+    dense_type: TensorType
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            dense_type = parser.parse_type()
+        if not isinstance(dense_type, TensorType):
+            parser.raise_error(f"expected a tensor type in !coreai.sparse, got {dense_type}")
+        return (dense_type,)
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_attribute(self.dense_type)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def tensor_type_of(value: SSAValue, what: str) -> TensorType:
+    """The value's ranked tensor type, or a verifier error naming the operand."""
+    if not isinstance(value.type, TensorType):
+        raise VerifyException(f"{what} must be a ranked tensor, got {value.type}")
+    return value.type
+
+
+def dims_compatible(a: int, b: int) -> bool:
+    """Static dims must agree; a dynamic dim agrees with anything."""
+    return a == DYNAMIC or b == DYNAMIC or a == b
+
+
+def shapes_compatible(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Same rank and compatible dims."""
+    return len(a) == len(b) and all(dims_compatible(x, y) for x, y in zip(a, b, strict=True))
+
+
+def check_block_divisibility(data_shape: Sequence[int], param_shape: Sequence[int], what: str):
+    """Each parameter element covers a whole block: `data[d] % param[d] == 0` on every axis."""
+    for axis, (dim, blocks) in enumerate(zip(data_shape, param_shape, strict=True)):
+        if dim == DYNAMIC or blocks == DYNAMIC:
+            continue
+        if blocks <= 0 or dim % blocks != 0:
+            raise VerifyException(
+                f"{what} dim {axis} ({blocks}) must divide the data dim ({dim})"
+            )
+
+
+def constant_value(value: SSAValue) -> Attribute | None:
+    """The elements attribute of the `coreai.constant` defining `value`, if any."""
+    owner = value.owner
+    if isinstance(owner, ConstantOp):
+        return owner.value
+    return None
+
+
+def constant_ints(value: SSAValue) -> list[int] | None:
+    """The integer contents of a small `dense<...>` constant operand, if known."""
+    attr = constant_value(value)
+    if not isinstance(attr, DenseIntOrFPElementsAttr):
+        return None
+    from coreai_opt.ir.elements import elements_array
+
+    try:
+        return [int(x) for x in elements_array(attr).reshape(-1)]
+    except ValueError:
+        return None
+
+
+class FunctionalTypeOp(IRDLOperation):
+    """Base of the ops printed `coreai.<op> %a, %b {attrs} : (types) -> type`."""
+
+    @classmethod
+    def parse(cls, parser: Parser) -> FunctionalTypeOp:
+        operand_pos = parser.pos
+        operands = parser.parse_optional_undelimited_comma_separated_list(
+            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
+        )
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        type_pos = parser.pos
+        function_type = parser.parse_function_type()
+        if len(function_type.inputs) != len(operands or []):
+            parser.raise_error(
+                f"expected {len(operands or [])} operand types, got "
+                f"{len(function_type.inputs)}",
+                type_pos,
+                parser.pos,
+            )
+        del operand_pos
+        resolved = parser.resolve_operands(operands or [], function_type.inputs.data, type_pos)
+        return cls.build_from_parts(resolved, function_type.outputs.data, attributes)
+
+    @classmethod
+    def build_from_parts(
+        cls,
+        operands: Sequence[SSAValue],
+        result_types: Sequence[Attribute],
+        attributes: dict[str, Attribute],
+    ) -> FunctionalTypeOp:
+        """Create the op from parsed parts (subclasses with variadic shapes override)."""
+        op_def = cls.get_irdl_definition()
+        properties = {
+            name: attributes.pop(name) for name in list(attributes) if name in op_def.properties
+        }
+        return cls.create(
+            operands=operands,
+            result_types=result_types,
+            attributes=attributes,
+            properties=properties,
+        )
+
+    def print(self, printer: Printer) -> None:
+        if self.operands:
+            printer.print_string(" ")
+            printer.print_list(self.operands, printer.print_operand)
+        extra = dict(self.properties) | dict(self.attributes)
+        printer.print_op_attributes(extra)
+        printer.print_string(" : ")
+        printer.print_operation_type(self)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@irdl_op_definition
+class GraphOp(IRDLOperation):
+    """`coreai.graph @name(%arg: type {attrs}) -> (type {attrs}) { ... }`: a function."""
+
+    name = "coreai.graph"
+
+    body = region_def()
+    sym_name = prop_def(SymbolNameConstraint())
+    function_type = prop_def(FunctionType)
+    arg_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
+    res_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
+
+    traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
+
+    @classmethod
+    def parse(cls, parser: Parser) -> GraphOp:
+        name, inputs, outputs, region, extra, arg_attrs, res_attrs = parse_func_op_like(
+            parser, reserved_attr_names=("sym_name", "function_type")
+        )
+        op = cls.create(
+            properties={
+                "sym_name": StringAttr(name),
+                "function_type": FunctionType.from_lists(inputs, outputs),
+            }
+            | ({"arg_attrs": arg_attrs} if arg_attrs is not None else {})
+            | ({"res_attrs": res_attrs} if res_attrs is not None else {}),
+            regions=[region],
+        )
+        if extra is not None:
+            op.attributes |= extra.data
+        return op
+
+    def print(self, printer: Printer) -> None:
+        print_func_op_like(
+            printer,
+            self.sym_name,
+            self.function_type,
+            self.body,
+            self.attributes,
+            arg_attrs=self.arg_attrs,
+            res_attrs=self.res_attrs,
+            reserved_attr_names=("sym_name", "function_type", "arg_attrs", "res_attrs"),
+        )
+
+    def verify_(self) -> None:
+        if not self.body.blocks:
+            raise VerifyException("coreai.graph must have a body")
+        block_types = tuple(arg.type for arg in self.body.blocks.first.args)
+        if block_types != self.function_type.inputs.data:
+            raise VerifyException("graph arguments do not match the graph's input types")
+
+
+@irdl_op_definition
+class OutputOp(IRDLOperation):
+    """`coreai.output %a, %b : type, type`: returns the graph's results."""
+
+    name = "coreai.output"
+
+    values = var_operand_def()
+
+    traits = traits_def(IsTerminator(), HasParent(GraphOp))
+
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, values: Sequence[SSAValue]) -> None:
+        super().__init__(operands=[values])
+
+    def verify_(self) -> None:
+        graph = self.parent_op()
+        assert isinstance(graph, GraphOp)
+        expected = graph.function_type.outputs.data
+        if tuple(self.values.types) != expected:
+            raise VerifyException(
+                f"output types ({', '.join(map(str, self.values.types))}) do not match the "
+                f"graph's result types ({', '.join(map(str, expected))})"
+            )
+
+
+@irdl_op_definition
+class InvokeOp(IRDLOperation):
+    """`coreai.invoke @g(%a) : (types) -> types`: calls another graph."""
+
+    name = "coreai.invoke"
+
+    callee = prop_def(SymbolRefAttr)
+    arguments = var_operand_def()
+    res = var_result_def()
+
+    assembly_format = (
+        "$callee `(` $arguments `)` attr-dict `:` functional-type($arguments, $res)"
+    )
+
+
+# --------------------------------------------------------------------------- constants
+
+
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """`coreai.constant dense<...> : tensor<...>` (or `dense_resource<key>`): a weight."""
+
+    name = "coreai.constant"
+
+    value = prop_def(DenseIntOrFPElementsAttr | DenseResourceElementsAttr)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure(), ConstantLike())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr | DenseResourceElementsAttr) -> None:
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstantOp:
+        attributes = parser.parse_optional_attr_dict()
+        pos = parser.pos
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr | DenseResourceElementsAttr):
+            parser.raise_error(
+                "coreai.constant expects a dense<...> or dense_resource<...> value", pos
+            )
+        op = cls(value)
+        op.attributes |= attributes
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+
+    def verify_(self) -> None:
+        value_type = self.value.type
+        if value_type != self.result.type:
+            raise VerifyException(
+                f"value type {value_type} does not match result type {self.result.type}"
+            )
+        if not isinstance(value_type, TensorType):
+            raise VerifyException(f"constant value must be a tensor, got {value_type}")
+        if isinstance(self.value, DenseResourceElementsAttr):
+            verify_blob_size(self.value)
+
+
+def verify_blob_size(attr: DenseResourceElementsAttr) -> None:
+    """A resource's byte count must match its type (sub-byte types packed)."""
+    blob = attr.blob.data
+    shape = attr.type.get_shape()
+    if blob is None or any(d == DYNAMIC for d in shape):
+        return
+    count = 1
+    for dim in shape:
+        count *= dim
+    needed = storage_nbytes(attr.type.get_element_type(), count)
+    if blob.nbytes != needed:
+        raise VerifyException(
+            f"dense_resource<{attr.resource_handle.data}> holds {blob.nbytes} bytes but "
+            f"{attr.type} needs {needed}"
+        )
+
+
+# --------------------------------------------------------------------------- compression
+
+LUT_ELEMENT_TYPES = "ui8, si8, f8E5M2, f8E4M3FN, bf16, f16, f32"
+SPARSE_VALUE_TYPES = LUT_ELEMENT_TYPES
+
+
+def is_lut_element_type(element_type: Attribute) -> bool:
+    """Element types a LUT or sparse values tensor may have."""
+    if isinstance(element_type, IntegerType):
+        return element_type.width.data == 8 and (
+            element_type.signedness.data != Signedness.SIGNLESS
+        )
+    return str(element_type) in {"f8E5M2", "f8E4M3FN", "bf16", "f16", "f32"}
+
+
+def is_unsigned(element_type: Attribute, widths: Sequence[int]) -> bool:
+    """`ui<N>` with N in `widths`."""
+    return (
+        isinstance(element_type, IntegerType)
+        and element_type.signedness.data == Signedness.UNSIGNED
+        and element_type.width.data in widths
+    )
+
+
+@irdl_op_definition
+class BlockwiseShiftScaleOp(FunctionalTypeOp):
+    """`out = (data - offset1) * scale + offset2`, parameters broadcast block-wise."""
+
+    name = "coreai.blockwise_shift_scale"
+
+    data = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    offset1 = operand_def(TensorType)
+    offset2 = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def __init__(
+        self, data: SSAValue, scale: SSAValue, offset1: SSAValue, offset2: SSAValue
+    ) -> None:
+        data_type = tensor_type_of(data, "data")
+        out_element = tensor_type_of(offset2, "offset2").get_element_type()
+        super().__init__(
+            operands=[data, scale, offset1, offset2],
+            result_types=[TensorType(out_element, data_type.get_shape())],
+        )
+
+    def verify_(self) -> None:
+        data = tensor_type_of(self.data, "data")
+        scale = tensor_type_of(self.scale, "scale")
+        offset1 = tensor_type_of(self.offset1, "offset1")
+        offset2 = tensor_type_of(self.offset2, "offset2")
+        out = tensor_type_of(self.result, "result")
+        param_shape = scale.get_shape()
+        for name, param in (("offset1", offset1), ("offset2", offset2)):
+            if not shapes_compatible(param.get_shape(), param_shape):
+                raise VerifyException(
+                    f"{name} shape {list(param.get_shape())} must equal scale shape "
+                    f"{list(param_shape)}"
+                )
+        if len(param_shape) != len(data.get_shape()):
+            raise VerifyException(
+                f"scale rank {len(param_shape)} must equal data rank {len(data.get_shape())}"
+            )
+        check_block_divisibility(data.get_shape(), param_shape, "scale")
+        if offset1.get_element_type() != data.get_element_type():
+            raise VerifyException(
+                f"offset1 element type {offset1.get_element_type()} must be the data's "
+                f"({data.get_element_type()})"
+            )
+        out_element = offset2.get_element_type()
+        if not is_float_type(out_element):
+            raise VerifyException(f"offset2 must have a float element type, got {out_element}")
+        scale_element = scale.get_element_type()
+        if scale_element != out_element and str(scale_element) != "f8E8M0FNU":
+            raise VerifyException(
+                f"scale element type {scale_element} must be {out_element} or f8E8M0FNU"
+            )
+        if out.get_element_type() != out_element:
+            raise VerifyException(
+                f"result element type {out.get_element_type()} must be offset2's ({out_element})"
+            )
+        if not shapes_compatible(out.get_shape(), data.get_shape()):
+            raise VerifyException(
+                f"result shape {list(out.get_shape())} must equal data shape "
+                f"{list(data.get_shape())}"
+            )
+
+
+@irdl_op_definition
+class LutToDenseOp(FunctionalTypeOp):
+    """Palettization: each index selects an entry of its block's look-up table."""
+
+    name = "coreai.lut_to_dense"
+
+    indices = operand_def(TensorType)
+    lut = operand_def(TensorType)
+    axis = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        indices = tensor_type_of(self.indices, "indices")
+        lut = tensor_type_of(self.lut, "lut")
+        axis = tensor_type_of(self.axis, "axis")
+        out = tensor_type_of(self.result, "result")
+        index_type = indices.get_element_type()
+        if not is_unsigned(index_type, (1, 2, 3, 4, 6, 8)):
+            raise VerifyException(
+                f"indices must be ui1, ui2, ui3, ui4, ui6 or ui8, got {index_type}"
+            )
+        rank = len(indices.get_shape())
+        lut_shape = lut.get_shape()
+        if len(lut_shape) != rank + 2:
+            raise VerifyException(
+                f"lut must have rank {rank + 2} (indices rank + 2), got {len(lut_shape)}"
+            )
+        entries = 2 ** bit_width(index_type)
+        if lut_shape[rank] not in (DYNAMIC, entries):
+            raise VerifyException(
+                f"lut must have {entries} entries for {index_type} indices, got "
+                f"{lut_shape[rank]}"
+            )
+        check_block_divisibility(indices.get_shape(), lut_shape[:rank], "lut")
+        if not is_lut_element_type(lut.get_element_type()):
+            raise VerifyException(
+                f"lut element type must be one of {LUT_ELEMENT_TYPES}, got "
+                f"{lut.get_element_type()}"
+            )
+        if axis.get_shape() or str(axis.get_element_type()) != "si16":
+            raise VerifyException(f"axis must be tensor<si16>, got {axis}")
+        if out.get_element_type() != lut.get_element_type():
+            raise VerifyException(
+                f"result element type {out.get_element_type()} must be the lut's "
+                f"({lut.get_element_type()})"
+            )
+        self.verify_result_shape(indices, out, lut_shape[-1])
+
+    def verify_result_shape(self, indices: TensorType, out: TensorType, vector: int) -> None:
+        """Result = indices' shape with `shape[axis] *= V`."""
+        expected = list(indices.get_shape())
+        axis_values = constant_ints(self.axis)
+        if vector != 1:
+            if axis_values is None:
+                return
+            axis = axis_values[0] % len(expected) if expected else 0
+            if expected[axis] != DYNAMIC:
+                expected[axis] *= vector
+        if not shapes_compatible(out.get_shape(), expected):
+            raise VerifyException(
+                f"result shape {list(out.get_shape())} must be {expected} "
+                f"(indices shape, axis dim times vector size {vector})"
+            )
+
+
+@irdl_op_definition
+class BuildSparseWithBitmaskOp(FunctionalTypeOp):
+    """Packs non-zero `values` (row-major order of set mask bits) and a `ui1` mask."""
+
+    name = "coreai.build_sparse_with_bitmask"
+
+    values = operand_def(TensorType)
+    mask = operand_def(TensorType)
+    result = result_def(SparseTensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        values = tensor_type_of(self.values, "values")
+        mask = tensor_type_of(self.mask, "mask")
+        if len(values.get_shape()) != 1:
+            raise VerifyException(f"values must be 1-D, got {values}")
+        if not is_lut_element_type(values.get_element_type()):
+            raise VerifyException(
+                f"values element type must be one of {SPARSE_VALUE_TYPES}, got "
+                f"{values.get_element_type()}"
+            )
+        if not is_unsigned(mask.get_element_type(), (1,)):
+            raise VerifyException(f"mask must have element type ui1, got {mask}")
+        assert isinstance(self.result.type, SparseTensorType)
+        dense = self.result.type.dense_type
+        expected = TensorType(values.get_element_type(), mask.get_shape())
+        if dense != expected:
+            raise VerifyException(f"result must be !coreai.sparse<{expected}>, got {dense}")
+
+
+@irdl_op_definition
+class SparseWithBitmaskToDenseOp(FunctionalTypeOp):
+    """Expands a bitmask-sparse value: zeros where the mask is 0."""
+
+    name = "coreai.sparse_with_bitmask_to_dense"
+
+    sparse = operand_def(SparseTensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        assert isinstance(self.sparse.type, SparseTensorType)
+        if self.result.type != self.sparse.type.dense_type:
+            raise VerifyException(
+                f"result type {self.result.type} must be {self.sparse.type.dense_type}"
+            )
+
+
+@irdl_op_definition
+class CastOp(FunctionalTypeOp):
+    """Element type conversion (shape unchanged)."""
+
+    name = "coreai.cast"
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        source = tensor_type_of(self.input, "input")
+        target = tensor_type_of(self.result, "result")
+        if not shapes_compatible(source.get_shape(), target.get_shape()):
+            raise VerifyException(
+                f"cast must keep the shape: {list(source.get_shape())} vs "
+                f"{list(target.get_shape())}"
+            )
+
+
+# --------------------------------------------------------------------------- consumers
+
+
+@irdl_op_definition
+class TransposeOp(FunctionalTypeOp):
+    """`coreai.transpose %x, %perm`: permutes dims by a `tensor<Nxui32>` constant."""
+
+    name = "coreai.transpose"
+
+    input = operand_def(TensorType)
+    perm = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        source = tensor_type_of(self.input, "input")
+        perm_type = tensor_type_of(self.perm, "perm")
+        rank = len(source.get_shape())
+        if list(perm_type.get_shape()) not in ([rank], [DYNAMIC]):
+            raise VerifyException(f"perm must be tensor<{rank}xui32>, got {perm_type}")
+        perm = constant_ints(self.perm)
+        if perm is None:
+            return
+        if sorted(perm) != list(range(rank)):
+            raise VerifyException(f"perm {perm} is not a permutation of {rank} dims")
+        expected = [source.get_shape()[p] for p in perm]
+        out = tensor_type_of(self.result, "result")
+        if not shapes_compatible(out.get_shape(), expected):
+            raise VerifyException(f"result shape {list(out.get_shape())} must be {expected}")
+
+
+class MatmulLikeOp(FunctionalTypeOp):
+    """Base of the batched matmuls: operand 0 = x, operand 1 = y."""
+
+    x = operand_def(TensorType)
+    y = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        x = tensor_type_of(self.x, "x").get_shape()
+        y = tensor_type_of(self.y, "y").get_shape()
+        if len(x) < 2 or len(y) < 2:
+            raise VerifyException("matmul operands must have rank >= 2")
+        if not dims_compatible(x[-1], y[-2]):
+            raise VerifyException(
+                f"contracting dims differ: x has {x[-1]}, y has {y[-2]}"
+            )
+
+
+@irdl_op_definition
+class BatchMatmulOp(MatmulLikeOp):
+    """Batched matrix product `x @ y`."""
+
+    name = "coreai.batch_matmul"
+
+
+@irdl_op_definition
+class BroadcastingBatchMatmulOp(MatmulLikeOp):
+    """Batched matrix product with broadcasting batch dims."""
+
+    name = "coreai.decomposable.broadcasting_batch_matmul"
+
+
+@irdl_op_definition
+class Conv2dOp(FunctionalTypeOp):
+    """2-D convolution; `weight` is `[C_out, C_in/groups, kH, kW]`."""
+
+    name = "coreai.conv2d"
+
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    strides = operand_def(TensorType)
+    dilations = operand_def(TensorType)
+    groups = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        if len(tensor_type_of(self.weight, "weight").get_shape()) != 4:
+            raise VerifyException("conv2d weight must have rank 4")
+
+
+@irdl_op_definition
+class GatherNdOp(FunctionalTypeOp):
+    """Gathers slices of `data` at `indices` (embedding lookups)."""
+
+    name = "coreai.gather_nd"
+
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+
+# --------------------------------------------------------------------------- unknown ops
+
+
+class UnknownCoreAIOp(FunctionalTypeOp):
+    """Any `coreai.*` op this tool does not model: kept as is, never assumed pure."""
+
+    args = var_operand_def()
+    outs = var_result_def()
+
+    @classmethod
+    def build_from_parts(
+        cls,
+        operands: Sequence[SSAValue],
+        result_types: Sequence[Attribute],
+        attributes: dict[str, Attribute],
+    ) -> FunctionalTypeOp:
+        return cls.create(operands=operands, result_types=result_types, attributes=attributes)
+
+
+@cache
+def unknown_op_class(op_name: str) -> type[Operation]:
+    """A class for the unmodelled op `op_name`, created once per name."""
+    class_name = "".join(part.title() for part in op_name.replace(".", "_").split("_")) + "Op"
+    new_class = type(class_name, (UnknownCoreAIOp,), {"name": op_name, "__doc__": None})
+    return irdl_op_definition(new_class)
+
+
+KNOWN_OPS: list[type[Operation]] = [
+    GraphOp,
+    OutputOp,
+    InvokeOp,
+    ConstantOp,
+    BlockwiseShiftScaleOp,
+    LutToDenseOp,
+    BuildSparseWithBitmaskOp,
+    SparseWithBitmaskToDenseOp,
+    CastOp,
+    TransposeOp,
+    BatchMatmulOp,
+    BroadcastingBatchMatmulOp,
+    Conv2dOp,
+    GatherNdOp,
+]
+
+CoreAI = Dialect("coreai", KNOWN_OPS, [SparseTensorType, BlobAttr, DenseResourceElementsAttr])
+
+MATMUL_OPS = (BatchMatmulOp, BroadcastingBatchMatmulOp)
+COMPRESSION_OPS = (
+    BlockwiseShiftScaleOp,
+    LutToDenseOp,
+    BuildSparseWithBitmaskOp,
+    SparseWithBitmaskToDenseOp,
+    CastOp,
+)
+
+__all__ = [op.__name__ for op in KNOWN_OPS] + [
+    "CoreAI",
+    "SparseTensorType",
+    "UnknownCoreAIOp",
+    "unknown_op_class",
+]

@@ -1,0 +1,1 @@
+"""Compression and cleanup passes."""

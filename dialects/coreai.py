@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
+from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
@@ -50,7 +51,6 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from coreai_opt.ir.dtypes import bit_width, is_float_type, storage_nbytes
 
 DYNAMIC = -1
@@ -95,7 +95,7 @@ def tensor_type_of(value: SSAValue, what: str) -> TensorType:
 
 def dims_compatible(a: int, b: int) -> bool:
     """Static dims must agree; a dynamic dim agrees with anything."""
-    return a == DYNAMIC or b == DYNAMIC or a == b
+    return DYNAMIC in (a, b) or a == b
 
 
 def shapes_compatible(a: Sequence[int], b: Sequence[int]) -> bool:
@@ -109,9 +109,7 @@ def check_block_divisibility(data_shape: Sequence[int], param_shape: Sequence[in
         if dim == DYNAMIC or blocks == DYNAMIC:
             continue
         if blocks <= 0 or dim % blocks != 0:
-            raise VerifyException(
-                f"{what} dim {axis} ({blocks}) must divide the data dim ({dim})"
-            )
+            raise VerifyException(f"{what} dim {axis} ({blocks}) must divide the data dim ({dim})")
 
 
 def constant_value(value: SSAValue) -> Attribute | None:
@@ -150,8 +148,7 @@ class FunctionalTypeOp(IRDLOperation):
         function_type = parser.parse_function_type()
         if len(function_type.inputs) != len(operands or []):
             parser.raise_error(
-                f"expected {len(operands or [])} operand types, got "
-                f"{len(function_type.inputs)}",
+                f"expected {len(operands or [])} operand types, got {len(function_type.inputs)}",
                 type_pos,
                 parser.pos,
             )
@@ -279,9 +276,7 @@ class InvokeOp(IRDLOperation):
     arguments = var_operand_def()
     res = var_result_def()
 
-    assembly_format = (
-        "$callee `(` $arguments `)` attr-dict `:` functional-type($arguments, $res)"
-    )
+    assembly_format = "$callee `(` $arguments `)` attr-dict `:` functional-type($arguments, $res)"
 
 
 # --------------------------------------------------------------------------- constants
@@ -470,14 +465,12 @@ class LutToDenseOp(FunctionalTypeOp):
         entries = 2 ** bit_width(index_type)
         if lut_shape[rank] not in (DYNAMIC, entries):
             raise VerifyException(
-                f"lut must have {entries} entries for {index_type} indices, got "
-                f"{lut_shape[rank]}"
+                f"lut must have {entries} entries for {index_type} indices, got {lut_shape[rank]}"
             )
         check_block_divisibility(indices.get_shape(), lut_shape[:rank], "lut")
         if not is_lut_element_type(lut.get_element_type()):
             raise VerifyException(
-                f"lut element type must be one of {LUT_ELEMENT_TYPES}, got "
-                f"{lut.get_element_type()}"
+                f"lut element type must be one of {LUT_ELEMENT_TYPES}, got {lut.get_element_type()}"
             )
         if axis.get_shape() or str(axis.get_element_type()) != "si16":
             raise VerifyException(f"axis must be tensor<si16>, got {axis}")
@@ -623,9 +616,7 @@ class MatmulLikeOp(FunctionalTypeOp):
         if len(x) < 2 or len(y) < 2:
             raise VerifyException("matmul operands must have rank >= 2")
         if not dims_compatible(x[-1], y[-2]):
-            raise VerifyException(
-                f"contracting dims differ: x has {x[-1]}, y has {y[-2]}"
-            )
+            raise VerifyException(f"contracting dims differ: x has {x[-1]}, y has {y[-2]}")
 
 
 @irdl_op_definition

@@ -99,3 +99,9 @@ def make_elements_attr(array: np.ndarray, tensor_type: TensorType, key: str) -> 
         data = np.ascontiguousarray(array, dtype=expected).tobytes()
         return DenseIntOrFPElementsAttr(tensor_type, BytesAttr(data))
     return DenseResourceElementsAttr.create(key, tensor_type, array_to_blob(array, tensor_type))
+
+
+def stored_nbytes(attr: Attribute) -> int:
+    """Bytes an elements attribute occupies when stored (sub-byte types packed)."""
+    tensor_type = attr.type
+    return storage_nbytes(tensor_type.get_element_type(), element_count(tensor_type))

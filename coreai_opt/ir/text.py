@@ -281,9 +281,7 @@ def parse_dialect_resources(scanner: MetadataScanner, metadata: FileMetadata) ->
                     raise scanner.error(f"duplicate resource '{key}'", key_offset)
                 metadata.blobs[key] = scanner.hex_blob(key)
             else:
-                metadata.other_dialect_resources.setdefault(dialect, {})[key] = (
-                    scanner.raw_string()
-                )
+                metadata.other_dialect_resources.setdefault(dialect, {})[key] = scanner.raw_string()
             if not scanner.accept(b","):
                 scanner.expect(b"}", f"to close the resources of '{dialect}'")
                 break
@@ -509,9 +507,7 @@ def iter_hex(blob: Blob) -> Iterator[bytes]:
         yield binascii.b2a_hex(data[start : start + step].data).upper()
 
 
-def write_metadata(
-    out: BinaryIO, blobs: dict[Blob, str], metadata: FileMetadata | None
-) -> None:
+def write_metadata(out: BinaryIO, blobs: dict[Blob, str], metadata: FileMetadata | None) -> None:
     """Stream the `{-# ... #-}` section in MLIR's layout."""
     dialects: list[tuple[str, list[tuple[str, Blob | str]]]] = []
     if blobs:

@@ -1,0 +1,301 @@
+"""`coreai-opt`: the command-line driver, in the habits of `mlir-opt` and `xdsl-opt`.
+
+Imports stay lazy: `--version` and argument errors never load xDSL or numpy, and lit runs
+this once per test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+SPLIT_MARKER = "// -----"
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that reports bad usage in one line and exits with 1."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"coreai-opt: error: {message} (see --help)\n")
+        raise SystemExit(1)
+
+
+def build_argument_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = OneLineArgumentParser(
+        prog="coreai-opt",
+        description="Compress the weights of Core AI programs (MLIR `coreai` dialect).",
+    )
+    parser.add_argument("input", nargs="?", default="-", help="input .mlir file, or - for stdin")
+    parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    parser.add_argument(
+        "-p",
+        "--pass-pipeline",
+        default="",
+        help='passes to run, e.g. "cast-to-fp16,palettize<n_bits=4>"',
+    )
+    parser.add_argument("--list-passes", action="store_true", help="list passes and their options")
+    parser.add_argument(
+        "--split-input-file",
+        action="store_true",
+        help=f"process each chunk between '{SPLIT_MARKER}' lines separately",
+    )
+    parser.add_argument(
+        "--verify-diagnostics",
+        action="store_true",
+        help="print errors on stdout and exit 0 (for lit tests of diagnostics)",
+    )
+    parser.add_argument(
+        "--print-op-generic", action="store_true", help="print ops in MLIR's generic form"
+    )
+    parser.add_argument("--mlir-timing", action="store_true", help="report time per pass")
+    parser.add_argument(
+        "--mlir-pass-statistics", action="store_true", help="report per-pass statistics"
+    )
+    parser.add_argument(
+        "--no-verify", action="store_true", help="do not run verifiers after each pass"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no warnings or progress on stderr")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+@dataclass
+class Timings:
+    """Wall time of parsing, each pass and printing (for `--mlir-timing`)."""
+
+    entries: list[tuple[str, float]] = field(default_factory=list)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Accumulate `seconds` under `name` (repeated names add up)."""
+        for index, (existing, total) in enumerate(self.entries):
+            if existing == name:
+                self.entries[index] = (name, total + seconds)
+                return
+        self.entries.append((name, seconds))
+
+    def report(self) -> str:
+        """MLIR-style execution time report."""
+        total = sum(seconds for _, seconds in self.entries) or 1e-12
+        rule = "===" + "-" * 73 + "==="
+        lines = [
+            rule,
+            "                         ... Execution time report ...",
+            rule,
+            f"  Total Execution Time: {total:.4f} seconds",
+            "",
+            "  ----Wall Time----  ----Name----",
+        ]
+        for name, seconds in self.entries:
+            lines.append(f"  {seconds:10.4f} ({100 * seconds / total:5.1f}%)  {name}")
+        lines.append(f"  {total:10.4f} (100.0%)  Total")
+        return "\n".join(lines) + "\n"
+
+
+def statistics_report(runs: Sequence) -> str:
+    """MLIR-style pass statistics report."""
+    rule = "===" + "-" * 73 + "==="
+    lines = [rule, "                         ... Pass statistics report ...", rule]
+    lines.append("'builtin.module' Pipeline")
+    for run in runs:
+        lines.append(f"  {run.pass_name}")
+        for key, value in run.statistics.items():
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            description = run.descriptions.get(key, "")
+            lines.append(
+                f"    (S) {shown:>12} {key}" + (f" - {description}" if description else "")
+            )
+    return "\n".join(lines) + "\n"
+
+
+def list_passes() -> str:
+    """Names, options (type, default, choices) and one-line docs of every pass."""
+    from coreai_opt.pipeline import format_value, load_all_passes
+
+    lines = ["Available passes:"]
+    for name, cls in load_all_passes().items():
+        lines.append(f"  {name:<16} {cls.summary()}")
+        for info in cls.options():
+            detail = f"default {format_value(info.default)}"
+            if info.choices is not None:
+                detail += "; one of " + ", ".join(format_value(c) for c in info.choices)
+            lines.append(f"      {info.name}=<{info.type_name}>  {info.help} ({detail})")
+    return "\n".join(lines) + "\n"
+
+
+def read_input(path: str) -> tuple[bytes, str]:
+    """The raw input and the name used in diagnostics."""
+    from coreai_opt.errors import IRError
+
+    if path == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(), path
+    except FileNotFoundError:
+        raise IRError("no such file", path) from None
+    except IsADirectoryError:
+        raise IRError("is a directory, expected a .mlir file", path) from None
+    except PermissionError:
+        raise IRError("permission denied", path) from None
+
+
+def split_chunks(text: str) -> list[str]:
+    """Split at `// -----` lines; each chunk is padded so line numbers match the file."""
+    chunks, current, first_line = [], [], 1
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        if line.strip() == SPLIT_MARKER:
+            chunks.append("\n" * (first_line - 1) + "".join(current))
+            current, first_line = [], number + 1
+        else:
+            current.append(line)
+    chunks.append("\n" * (first_line - 1) + "".join(current))
+    return chunks
+
+
+@dataclass
+class Options:
+    """Parsed command-line options the processing needs."""
+
+    pipeline_text: str
+    generic: bool
+    verify_each: bool
+    timings: Timings | None
+
+
+def process_chunk(source: bytes, name: str, options: Options, runs: list) -> bytes:
+    """Parse, run the pipeline and print one module; returns the printed bytes."""
+    from coreai_opt.ir.text import parse_stream, print_module, verify_module
+    from coreai_opt.pipeline import Pipeline
+    from coreai_opt.program import AIProgram
+
+    pipeline = Pipeline.parse(options.pipeline_text)
+    start = time.perf_counter()
+    module, metadata = parse_stream(io.BytesIO(source), name)
+    verify_module(module)
+    if options.timings:
+        options.timings.add("Parser", time.perf_counter() - start)
+    program = AIProgram(module, metadata)
+    pipeline.run(program, verify_each=options.verify_each)
+    runs.extend(pipeline.runs)
+    if options.timings:
+        for run in pipeline.runs:
+            options.timings.add(run.pass_name, run.seconds)
+    start = time.perf_counter()
+    out = io.BytesIO()
+    print_module(program.module, out, program.metadata, options.generic)
+    if options.timings:
+        options.timings.add("Output", time.perf_counter() - start)
+    return out.getvalue()
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write the result atomically (a temporary sibling renamed), or to stdout."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    from pathlib import Path
+
+    from coreai_opt.program import write_atomically
+
+    write_atomically(Path(path), lambda stream: stream.write(data))
+
+
+def configure_logging(quiet: bool) -> None:
+    """Warnings from passes go to stderr as `file:line:col: warning: ...` lines."""
+    logger = logging.getLogger("coreai_opt")
+    logger.handlers.clear()
+    logger.propagate = False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Do what the arguments ask; CoreAIError propagates to `main`."""
+    from coreai_opt.errors import CoreAIError
+    from coreai_opt.pipeline import Pipeline
+
+    if args.list_passes:
+        sys.stdout.write(list_passes())
+        return 0
+    configure_logging(args.quiet)
+    Pipeline.parse(args.pass_pipeline)  # report pipeline errors before reading input
+    raw, name = read_input(args.input)
+    options = Options(
+        pipeline_text=args.pass_pipeline,
+        generic=args.print_op_generic,
+        verify_each=not args.no_verify,
+        timings=Timings() if args.mlir_timing else None,
+    )
+    text = raw.decode("utf-8", errors="surrogateescape")
+    chunks = split_chunks(text) if args.split_input_file else None
+    runs: list = []
+    outputs: list[bytes] = []
+    if chunks is None:
+        outputs.append(process_chunk(raw, name, options, runs))
+    else:
+        for chunk in chunks:
+            try:
+                outputs.append(
+                    process_chunk(chunk.encode("utf-8", "surrogateescape"), name, options, runs)
+                )
+            except CoreAIError as error:
+                if not args.verify_diagnostics:
+                    raise
+                outputs.append(f"{error}\n".encode())
+    separator = f"\n{SPLIT_MARKER}\n".encode()
+    write_output(args.output, separator.join(outputs))
+    if args.mlir_pass_statistics:
+        sys.stderr.write(statistics_report(runs))
+    if options.timings:
+        sys.stderr.write(options.timings.report())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coreai-opt` console script."""
+    args = build_argument_parser().parse_args(argv)
+    if args.version:
+        from coreai_opt import __version__
+
+        sys.stdout.write(f"coreai-opt {__version__}\n")
+        return 0
+    from coreai_opt.errors import CoreAIError
+
+    try:
+        return run(args)
+    except CoreAIError as error:
+        if args.verify_diagnostics:
+            sys.stdout.write(f"{error}\n")
+            return 0
+        sys.stderr.write(f"{error}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("coreai-opt: interrupted\n")
+        return 130
+    except MemoryError:
+        sys.stderr.write("coreai-opt: error: out of memory\n")
+        return 1
+    except Exception as error:  # a bug: one line unless COREAI_OPT_DEBUG asks for more
+        if os.environ.get("COREAI_OPT_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"coreai-opt: internal error: {type(error).__name__}: {error} "
+            "(set COREAI_OPT_DEBUG=1 for a traceback)\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""`AIProgram`: one Core AI module, its weights and its file I/O."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+
+from coreai_opt.dialects.coreai import ConstantOp
+from coreai_opt.errors import IRError
+from coreai_opt.ir.text import (
+    FileMetadata,
+    module_to_string,
+    parse_file,
+    parse_text,
+    print_module,
+    verify_module,
+)
+
+
+class AIProgram:
+    """A Core AI program (one `builtin.module`) whose weights are numpy-backed blobs."""
+
+    def __init__(self, module: ModuleOp, metadata: FileMetadata | None = None) -> None:
+        self.module = module
+        self.metadata = metadata if metadata is not None else FileMetadata()
+
+    # ---- construction
+    @classmethod
+    def parse(cls, text: str, name: str = "<string>", verify: bool = True) -> AIProgram:
+        """Parse textual IR (module plus optional `{-# dialect_resources #-}` section)."""
+        module, metadata = parse_text(text, name)
+        program = cls(module, metadata)
+        if verify:
+            program.verify()
+        return program
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], verify: bool = True) -> AIProgram:
+        """Load a textual `.mlir` file; weights are decoded straight into numpy buffers."""
+        module, metadata = parse_file(os.fspath(path))
+        program = cls(module, metadata)
+        if verify:
+            program.verify()
+        return program
+
+    # ---- output
+    def save(self, path: str | os.PathLike[str], generic: bool = False) -> None:
+        """Write textual IR atomically: a temporary sibling file renamed over `path`."""
+        write_atomically(
+            Path(path), lambda stream: print_module(self.module, stream, self.metadata, generic)
+        )
+
+    def __str__(self) -> str:
+        return module_to_string(self.module, self.metadata)
+
+    def to_text(self, generic: bool = False) -> str:
+        """The textual IR, optionally in MLIR's generic op form."""
+        return module_to_string(self.module, self.metadata, generic)
+
+    # ---- operations
+    def verify(self) -> None:
+        """Run all verifiers; raise IRError (`file:line:col: error: ...`) on the first failure."""
+        verify_module(self.module)
+
+    def copy(self) -> AIProgram:
+        """A structurally independent copy sharing the read-only weight blobs (cheap)."""
+        return AIProgram(self.module.clone(), self.metadata)
+
+    def optimize(self) -> AIProgram:
+        """Remove dead constants and other dead pure ops, in place; returns self."""
+        from coreai_opt.passes.optimize import OptimizePass
+        from coreai_opt.pipeline import Pipeline
+
+        Pipeline([OptimizePass()]).run(self)
+        return self
+
+    def constants(self) -> Iterator[ConstantOp]:
+        """Every `coreai.constant` in program order."""
+        for op in self.module.walk():
+            if isinstance(op, ConstantOp):
+                yield op
+
+    def weight_bytes(self) -> int:
+        """Bytes of all constant payloads (packed sizes for sub-byte types)."""
+        from coreai_opt.ir.elements import stored_nbytes
+
+        return sum(stored_nbytes(op.value) for op in self.constants())
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call `write(binary_stream)` on a temporary sibling of `path`, then rename it."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise IRError("the output directory does not exist", str(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -1,0 +1,59 @@
+"""Helpers shared by the passes: naming, locating and (re)building constants."""
+
+from __future__ import annotations
+
+import numpy as np
+from coreai_opt.dialects.coreai import ConstantOp
+from coreai_opt.dialects.resources import DenseResourceElementsAttr
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from coreai_opt.ir.elements import element_count, make_elements_attr
+from coreai_opt.ir.text import source_location
+
+
+def key_hint(op: Operation, suffix: str = "") -> str:
+    """A readable resource key for data derived from `op` (its resource key or SSA name)."""
+    base = None
+    if isinstance(op, ConstantOp) and isinstance(op.value, DenseResourceElementsAttr):
+        base = op.value.resource_handle.data
+    if base is None and op.results and op.results[0].name_hint:
+        base = op.results[0].name_hint
+    base = base or op.name.split(".")[-1]
+    return f"{base}{suffix}"
+
+
+def describe(op: Operation) -> str:
+    """`'key' (tensor<...>)` naming a constant in diagnostics."""
+    result_type = op.results[0].type if op.results else None
+    return f"'{key_hint(op)}' ({result_type})"
+
+
+def where(op: Operation) -> str | None:
+    """`file:line:col` of an op, when it came from text."""
+    return source_location(op)
+
+
+def defining_constant(value: SSAValue) -> ConstantOp | None:
+    """The `coreai.constant` that defines `value`, if any."""
+    return value.owner if isinstance(value.owner, ConstantOp) else None
+
+
+def new_constant(array: np.ndarray, tensor_type: TensorType, key: str) -> ConstantOp:
+    """A `coreai.constant` holding `array` (a blob, or a literal when tiny)."""
+    return ConstantOp(make_elements_attr(array, tensor_type, key))
+
+
+def insert_before(anchor: Operation, *ops: Operation) -> None:
+    """Insert ops, in order, right before `anchor`, inheriting its location."""
+    for op in ops:
+        op.location = anchor.location
+        Rewriter.insert_op(op, InsertPoint.before(anchor))
+
+
+def is_large(attr: Attribute) -> bool:
+    """True for resource-backed or many-element constants."""
+    if isinstance(attr, DenseResourceElementsAttr):
+        return True
+    return isinstance(attr, DenseIntOrFPElementsAttr) and element_count(attr.type) > 16

@@ -1,0 +1,155 @@
+"""`decompress`: fold compressed constant chains back into one dense constant.
+
+`blockwise_shift_scale`, `lut_to_dense`, `build_sparse_with_bitmask` +
+`sparse_with_bitmask_to_dense` and `cast`, when all their operands are constants, are
+evaluated with the reference numerics of coreai-ir.md. This is the semantics every
+compression pass is tested against: `decompress(compress(w))` is what the device computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from coreai_opt.dialects.coreai import (
+    BlockwiseShiftScaleOp,
+    BuildSparseWithBitmaskOp,
+    CastOp,
+    LutToDenseOp,
+    SparseWithBitmaskToDenseOp,
+)
+from coreai_opt.passes.common import defining_constant, key_hint, new_constant
+from coreai_opt.passes.optimize import erase_dead_ops
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.ir import Operation
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from coreai_opt.ir.dtypes import numpy_dtype
+from coreai_opt.ir.elements import elements_array, stored_nbytes
+from coreai_opt.pipeline import CoreAIPass, PassRun, register_pass
+
+
+def operand_arrays(op: Operation) -> list[np.ndarray] | None:
+    """The numpy values of all operands, if every operand is a constant."""
+    constants = [defining_constant(operand) for operand in op.operands]
+    if any(c is None for c in constants):
+        return None
+    return [elements_array(c.value) for c in constants]
+
+
+def origin_key(op: Operation) -> str:
+    """Resource key for the folded result: named after the chain's data constant."""
+    source = defining_constant(op.operands[0])
+    return key_hint(source if source is not None else op)
+
+
+class FoldPattern(RewritePattern):
+    """Base: replace `op` by a constant holding `compute(op, arrays)`."""
+
+    def __init__(self, run: PassRun) -> None:
+        self.run = run
+
+    def fold(self, op: Operation, value: np.ndarray, rewriter: PatternRewriter) -> None:
+        """Swap `op` for a dense constant of its result type."""
+        result_type = op.results[0].type
+        assert isinstance(result_type, TensorType)
+        value = np.ascontiguousarray(value, dtype=numpy_dtype(result_type.get_element_type()))
+        constant = new_constant(value.reshape(result_type.get_shape()), result_type, origin_key(op))
+        before = sum(
+            stored_nbytes(c.value) for c in map(defining_constant, op.operands) if c is not None
+        )
+        self.run.count("ops-folded", 1, "Decompression ops folded into constants")
+        self.run.count("bytes-before", before, "Bytes of the folded operands")
+        self.run.count("bytes-after", stored_nbytes(constant.value), "Bytes of the dense results")
+        rewriter.replace_op(op, constant)
+
+
+class FoldBlockwiseShiftScale(FoldPattern):
+    """`(data - offset1) * scale + offset2`, block-wise."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: BlockwiseShiftScaleOp, rewriter: PatternRewriter) -> None:
+        from coreai_opt.numerics.quantization import dequantize_blockwise
+
+        arrays = operand_arrays(op)
+        if arrays is None:
+            return
+        data, scale, offset1, offset2 = arrays
+        out_dtype = numpy_dtype(op.result.type.get_element_type())
+        self.fold(op, dequantize_blockwise(data, scale, offset1, offset2, out_dtype), rewriter)
+
+
+class FoldLutToDense(FoldPattern):
+    """Look-up-table expansion."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: LutToDenseOp, rewriter: PatternRewriter) -> None:
+        from coreai_opt.numerics.palettization import lut_to_dense
+
+        arrays = operand_arrays(op)
+        if arrays is None:
+            return
+        indices, lut, axis = arrays
+        self.fold(op, lut_to_dense(indices, lut, int(axis.reshape(-1)[0])), rewriter)
+
+
+class FoldSparseToDense(FoldPattern):
+    """`sparse_with_bitmask_to_dense(build_sparse_with_bitmask(values, mask))`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SparseWithBitmaskToDenseOp, rewriter: PatternRewriter) -> None:
+        from coreai_opt.numerics.pruning import dense_from_sparse
+
+        build = op.sparse.owner
+        if not isinstance(build, BuildSparseWithBitmaskOp):
+            return
+        arrays = operand_arrays(build)
+        if arrays is None:
+            return
+        values, mask = arrays
+        dense = dense_from_sparse(values.reshape(-1), mask.astype(bool))
+        before = sum(stored_nbytes(defining_constant(v).value) for v in build.operands)
+        self.run.count("bytes-before", before)
+        result_type = op.result.type
+        constant = new_constant(dense, result_type, key_hint(defining_constant(build.values)))
+        self.run.count("ops-folded", 2)
+        self.run.count("bytes-after", stored_nbytes(constant.value))
+        rewriter.replace_op(op, constant)
+        if not build.result.uses:
+            rewriter.erase_op(build)
+
+
+class FoldCast(FoldPattern):
+    """Element type conversion (numpy `astype`: round to nearest even between floats)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: CastOp, rewriter: PatternRewriter) -> None:
+        arrays = operand_arrays(op)
+        if arrays is None:
+            return
+        target = numpy_dtype(op.result.type.get_element_type())
+        self.fold(op, arrays[0].astype(target), rewriter)
+
+
+@register_pass
+@dataclass(frozen=True)
+class DecompressPass(CoreAIPass):
+    """Fold compressed weight chains (quantized, palettized, sparse, cast) into dense constants."""
+
+    name = "decompress"
+
+    def run(self, module: ModuleOp, run: PassRun) -> None:
+        patterns = [
+            FoldBlockwiseShiftScale(run),
+            FoldLutToDense(run),
+            FoldSparseToDense(run),
+            FoldCast(run),
+        ]
+        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(module)
+        erase_dead_ops(module)

@@ -41,8 +41,10 @@ def defining_constant(value: SSAValue) -> ConstantOp | None:
 
 
 def new_constant(array: np.ndarray, tensor_type: TensorType, key: str) -> ConstantOp:
-    """A `coreai.constant` holding `array` (a blob, or a literal when tiny)."""
-    return ConstantOp(make_elements_attr(array, tensor_type, key))
+    """A `coreai.constant` holding `array` (a blob, or a literal when tiny), named `key`."""
+    op = ConstantOp(make_elements_attr(array, tensor_type, key))
+    op.result.name_hint = key
+    return op
 
 
 def insert_before(anchor: Operation, *ops: Operation) -> None:

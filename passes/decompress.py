@@ -44,7 +44,9 @@ def operand_arrays(op: Operation) -> list[np.ndarray] | None:
 
 
 def origin_key(op: Operation) -> str:
-    """Resource key for the folded result: named after the chain's data constant."""
+    """Resource key for the folded result: the op's SSA name, else its data constant's key."""
+    if op.results and op.results[0].name_hint:
+        return op.results[0].name_hint
     source = defining_constant(op.operands[0])
     return key_hint(source if source is not None else op)
 

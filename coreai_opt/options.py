@@ -1,0 +1,233 @@
+"""Compression enums and option validation, shared by the passes and `coreai_utils`.
+
+Messages keep the wording of Apple's `coreai_opt` (docs/api.md) so users' regexes match.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+
+class DType(str, Enum):
+    """Target element types of compressed weights."""
+
+    INT2 = "int2"
+    UINT2 = "uint2"
+    INT4 = "int4"
+    UINT4 = "uint4"
+    INT8 = "int8"
+    UINT8 = "uint8"
+    FP4_E2M1FN = "fp4_e2m1fn"
+    FP8_E4M3FN = "fp8_e4m3fn"
+    FP8_E5M2 = "fp8_e5m2"
+    FP8_E8M0FNU = "fp8_e8m0fnu"
+
+    def is_int(self) -> bool:
+        """True for the integer dtypes."""
+        return "int" in self.value
+
+    def is_fp8(self) -> bool:
+        """True for the 8-bit float dtypes."""
+        return self.value.startswith("fp8")
+
+    @property
+    def n_bits(self) -> int:
+        """Bits per element."""
+        digits = "".join(ch for ch in self.value.split("_")[0] if ch.isdigit())
+        return int(digits)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class QScheme(str, Enum):
+    """Symmetric or asymmetric (zero point) quantization."""
+
+    SYMMETRIC = "symmetric"
+    ASYMMETRIC = "asymmetric"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CompressionGranularity(str, Enum):
+    """How many weights share one set of compression parameters."""
+
+    PER_TENSOR = "per_tensor"
+    PER_CHANNEL = "per_channel"
+    PER_BLOCK = "per_block"
+    PER_GROUPED_CHANNEL = "per_grouped_channel"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+QUANTIZE_DTYPES = (
+    DType.INT2,
+    DType.UINT2,
+    DType.INT4,
+    DType.UINT4,
+    DType.INT8,
+    DType.UINT8,
+    DType.FP8_E4M3FN,
+    DType.FP8_E5M2,
+    DType.FP4_E2M1FN,
+)
+LUT_DTYPES = (DType.INT8, DType.UINT8, DType.FP8_E4M3FN, DType.FP8_E5M2)
+SPARSE_QUANTIZE_DTYPES = LUT_DTYPES
+PALETTIZE_NBITS = (1, 2, 3, 4, 6, 8)
+PALETTIZE_GRANULARITIES = (
+    CompressionGranularity.PER_TENSOR,
+    CompressionGranularity.PER_CHANNEL,
+    CompressionGranularity.PER_GROUPED_CHANNEL,
+)
+
+
+def as_enum(enum_type: type[Enum], value: Any, name: str) -> Any:
+    """Accept an enum member or its string value (any case); else a ValueError naming it."""
+    if value is None or isinstance(value, enum_type):
+        return value
+    if isinstance(value, str):
+        for member in enum_type:
+            if value.lower() in (member.value, member.name.lower()):
+                return member
+    allowed = ", ".join(m.value for m in enum_type)
+    raise ValueError(f"`{name}` must be one of [{allowed}], got {value!r}")
+
+
+def validate_quantize(
+    dtype: Any, qscheme: Any, granularity: Any, block_size: int, scale_dtype: Any
+) -> tuple[DType, QScheme, CompressionGranularity, DType | None]:
+    """Check quantize options in Apple's order; returns them as enums."""
+    try:
+        dtype = as_enum(DType, dtype, "dtype")
+    except ValueError:
+        raise ValueError(f"Unsupported weight dtype {dtype!r}") from None
+    if dtype not in QUANTIZE_DTYPES:
+        supported = ", ".join(d.value for d in QUANTIZE_DTYPES)
+        raise ValueError(f"Unsupported weight dtype {dtype}; supported: [{supported}]")
+    qscheme = as_enum(QScheme, qscheme, "qscheme")
+    granularity = as_enum(CompressionGranularity, granularity, "granularity")
+    scale_dtype = as_enum(DType, scale_dtype, "scale_dtype")
+    if dtype.is_int() and scale_dtype is not None:
+        raise ValueError(f"scale_dtype must be None for integer dtype {dtype}, got {scale_dtype}")
+    if not dtype.is_int() and qscheme == QScheme.ASYMMETRIC:
+        raise ValueError(f"Asymmetric quantization is not supported for FP dtype {dtype}")
+    if dtype == DType.FP4_E2M1FN:
+        if scale_dtype is not None:
+            raise ValueError(
+                f"scale_dtype must be None for FP4 dtype {dtype} (E8M0 scales are implied)"
+            )
+        if granularity != CompressionGranularity.PER_BLOCK or block_size != 32:
+            raise ValueError(
+                "DType.FP4_E2M1FN requires granularity=CompressionGranularity.PER_BLOCK and "
+                f"block_size=32 (MXFP4), got granularity={granularity}, block_size={block_size}"
+            )
+    if dtype.is_fp8() and scale_dtype not in (None, DType.FP8_E8M0FNU):
+        raise ValueError(
+            f"Invalid scale_dtype {scale_dtype} for FP8 weight dtype {dtype}: "
+            "must be None or fp8_e8m0fnu"
+        )
+    check_block_size(granularity, block_size)
+    return dtype, qscheme, granularity, scale_dtype
+
+
+def check_block_size(granularity: CompressionGranularity, block_size: int) -> None:
+    """Blocks and groups need a positive size."""
+    needs_size = granularity in (
+        CompressionGranularity.PER_BLOCK,
+        CompressionGranularity.PER_GROUPED_CHANNEL,
+    )
+    if needs_size and (not isinstance(block_size, int) or block_size < 1):
+        raise ValueError(f"`block_size` must be a positive integer, got {block_size!r}")
+
+
+def validate_palettize(
+    lut_dtype: Any,
+    n_bits: int,
+    granularity: Any,
+    group_size: int,
+    cluster_dim: int,
+    enable_per_channel_scale: bool,
+    num_kmeans_workers: int,
+) -> tuple[DType | None, CompressionGranularity]:
+    """Check palettize options in Apple's order; returns the enums."""
+    if cluster_dim is None or int(cluster_dim) < 1:
+        raise ValueError(f"`cluster_dim` must be a positive integer, got {cluster_dim!r}")
+    if enable_per_channel_scale and cluster_dim > 1:
+        raise ValueError("`enable_per_channel_scale=True` is not supported with `cluster_dim > 1`.")
+    allowed_luts = [d.value for d in LUT_DTYPES]
+    try:
+        lut = as_enum(DType, lut_dtype, "lut_dtype")
+    except ValueError:
+        lut = "invalid"
+    if lut is not None and lut not in LUT_DTYPES:
+        raise ValueError(f"`lut_dtype` must be one of {allowed_luts} or None, got {lut_dtype!r}")
+    if isinstance(n_bits, bool) or n_bits not in PALETTIZE_NBITS:
+        raise ValueError(f"`n_bits` must be one of {list(PALETTIZE_NBITS)}, got {n_bits!r}")
+    allowed_granularities = [g.value for g in PALETTIZE_GRANULARITIES]
+    try:
+        granularity = as_enum(CompressionGranularity, granularity, "granularity")
+    except ValueError:
+        granularity = "invalid"
+    if granularity not in PALETTIZE_GRANULARITIES:
+        raise ValueError(
+            f"`granularity` must be one of {allowed_granularities}, got {granularity!r}"
+        )
+    if granularity == CompressionGranularity.PER_GROUPED_CHANNEL and (
+        not isinstance(group_size, int) or group_size < 1
+    ):
+        raise ValueError(f"`group_size` must be a positive integer, got {group_size!r}")
+    if not isinstance(num_kmeans_workers, int) or num_kmeans_workers < 1:
+        raise ValueError(
+            f"`num_kmeans_workers` must be a positive integer, got {num_kmeans_workers!r}"
+        )
+    return lut, granularity
+
+
+def validate_sparsify(
+    target_sparsity: float | None,
+    block_size: int | None,
+    n_m_ratio: tuple[int, int] | None,
+    quantize_dtype: Any,
+    palettize_nbits: int | None,
+) -> DType | None:
+    """Check sparsify options in Apple's order; returns the quantize dtype as an enum."""
+    if target_sparsity is not None and n_m_ratio is not None:
+        raise ValueError("`target_sparsity` and `n_m_ratio` cannot both be set.")
+    if target_sparsity is None and n_m_ratio is None:
+        raise ValueError("One of `target_sparsity` or `n_m_ratio` must be set.")
+    if quantize_dtype is not None and palettize_nbits is not None:
+        raise ValueError("`quantize_dtype` and `palettize_nbits` cannot both be set.")
+    allowed_q = [d.value for d in SPARSE_QUANTIZE_DTYPES]
+    try:
+        q_dtype = as_enum(DType, quantize_dtype, "quantize_dtype")
+    except ValueError:
+        q_dtype = "invalid"
+    if q_dtype is not None and q_dtype not in SPARSE_QUANTIZE_DTYPES:
+        raise ValueError(f"Invalid quantize_dtype {quantize_dtype!r}: must be one of {allowed_q}")
+    if palettize_nbits is not None and (
+        isinstance(palettize_nbits, bool) or palettize_nbits not in PALETTIZE_NBITS
+    ):
+        raise ValueError(
+            f"Invalid palettize_nbits {palettize_nbits!r}: must be one of {list(PALETTIZE_NBITS)}"
+        )
+    if target_sparsity is not None and not 0.0 <= float(target_sparsity) <= 1.0:
+        raise ValueError(f"`target_sparsity` must be in [0, 1], got {target_sparsity!r}")
+    if block_size is not None and (not isinstance(block_size, int) or block_size <= 1):
+        raise ValueError("`block_size` must be greater than 1.")
+    if n_m_ratio is not None:
+        check_n_m_ratio(n_m_ratio)
+    return q_dtype
+
+
+def check_n_m_ratio(n_m_ratio: Any) -> None:
+    """`n_m_ratio` is a pair of integers with 0 < n <= m."""
+    if not isinstance(n_m_ratio, tuple | list) or len(n_m_ratio) != 2:
+        raise ValueError(f"`n_m_ratio` must be a tuple of two integers (n, m), got {n_m_ratio!r}")
+    n, m = n_m_ratio
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)):
+        raise ValueError(f"`n_m_ratio` must hold integers, got {n_m_ratio!r}")
+    if not 0 < n <= m:
+        raise ValueError(f"`n_m_ratio` (n, m) must satisfy 0 < n <= m, got {n_m_ratio!r}")

@@ -66,8 +66,8 @@ def module_text(layers: Sequence[Layer], dtype: np.dtype, batch: int = 1) -> str
     last_out = layers[-1].shape[0]
     lines = [
         "module {",
-        f"  coreai.graph @main(%x: tensor<{batch}x{first_in}x{element}> {{coreai.name = \"x\"}})"
-        f" -> (tensor<{batch}x{last_out}x{element}> {{coreai.name = \"y\"}}) {{",
+        f'  coreai.graph @main(%x: tensor<{batch}x{first_in}x{element}> {{coreai.name = "x"}})'
+        f' -> (tensor<{batch}x{last_out}x{element}> {{coreai.name = "y"}}) {{',
         "    %perm = coreai.constant dense<[1, 0]> : tensor<2xui32>",
     ]
     current, width = "%x", first_in

@@ -15,15 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects.builtin import (
-    BFloat16Type,
-    Float16Type,
-    Float32Type,
-    ModuleOp,
-    TensorType,
-)
-from xdsl.ir import Operation, SSAValue
-
 from coreai_opt.dialects.coreai import (
     MATMUL_OPS,
     BlockwiseShiftScaleOp,
@@ -36,8 +27,17 @@ from coreai_opt.dialects.coreai import (
     SparseWithBitmaskToDenseOp,
     TransposeOp,
 )
-from coreai_opt.ir.elements import ElidedWeightError, elements_array, stored_nbytes
 from coreai_opt.passes.common import describe, where
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    Float16Type,
+    Float32Type,
+    ModuleOp,
+    TensorType,
+)
+from xdsl.ir import Operation, SSAValue
+
+from coreai_opt.ir.elements import ElidedWeightError, elements_array, stored_nbytes
 from coreai_opt.pipeline import PassRun
 
 ALWAYS_COMPRESS_ELEMENTS = 100_000_000
@@ -110,7 +110,8 @@ def channel_axes(value: SSAValue, rank: int) -> tuple[tuple[int, int], bool]:
     if rank < 2:
         return (0, 0), True
     decided = {
-        (out % rank, inp % rank) for user, index in look_through(value)
+        (out % rank, inp % rank)
+        for user, index in look_through(value)
         for out, inp in [axes_for_use(user, index)]
     }
     if len(decided) > 1:
@@ -132,6 +133,15 @@ def is_consumer_use(user: Operation, index: int) -> bool:
     return isinstance(user, BuildSparseWithBitmaskOp) and index == 0
 
 
+def dense_element_count(op: ConstantOp) -> int:
+    """Elements of the weight a constant stands for (the dense size for sparse values)."""
+    for use in op.result.uses:
+        if isinstance(use.operation, BuildSparseWithBitmaskOp) and use.index == 0:
+            dense_type = use.operation.result.type.dense_type
+            return int(np.prod(dense_type.get_shape(), dtype=np.int64))
+    return int(np.prod(op.result.type.get_shape(), dtype=np.int64))
+
+
 def eligibility(op: ConstantOp, threshold: int) -> str | None:
     """None when `op` qualifies, else the reason it does not (not a warning: just not a weight)."""
     tensor_type = op.result.type
@@ -139,7 +149,7 @@ def eligibility(op: ConstantOp, threshold: int) -> str | None:
         return "not a static tensor"
     if not isinstance(tensor_type.get_element_type(), WEIGHT_FLOAT_TYPES):
         return "not a float weight"
-    count = int(np.prod(tensor_type.get_shape(), dtype=np.int64))
+    count = dense_element_count(op)
     if count <= threshold:
         return f"{count} elements <= weight_num_threshold {threshold}"
     if count >= ALWAYS_COMPRESS_ELEMENTS:
@@ -150,9 +160,7 @@ def eligibility(op: ConstantOp, threshold: int) -> str | None:
     return None
 
 
-def candidates(
-    module: ModuleOp, threshold: int, run: PassRun
-) -> Iterator[Candidate]:
+def candidates(module: ModuleOp, threshold: int, run: PassRun) -> Iterator[Candidate]:
     """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1))."""
     for op in list(module.walk()):
         if not isinstance(op, ConstantOp):

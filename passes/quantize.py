@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp
+from coreai_opt.passes.common import key_hint, new_constant
+from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation
 
-from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp
 from coreai_opt.ir.dtypes import float_type_for, integer_type
 from coreai_opt.options import (
     QUANTIZE_DTYPES,
@@ -17,8 +19,6 @@ from coreai_opt.options import (
     QScheme,
     validate_quantize,
 )
-from coreai_opt.passes.common import key_hint, new_constant
-from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
 from coreai_opt.pipeline import CoreAIPass, PassRun, option, register_pass
 
 Granularity = CompressionGranularity
@@ -56,7 +56,9 @@ def quantize_array(weight: np.ndarray, dtype: DType, symmetric: bool, blocks, mx
     from coreai_opt.numerics import quantization as q
 
     if dtype.is_int():
-        return q.quantize_int(weight, dtype.n_bits, dtype.value.startswith("int"), symmetric, blocks)
+        return q.quantize_int(
+            weight, dtype.n_bits, dtype.value.startswith("int"), symmetric, blocks
+        )
     if dtype == DType.FP4_E2M1FN:
         return q.quantize_mxfp4(weight, blocks)
     return q.quantize_fp8(weight, element_dtype(dtype), blocks, mx)
@@ -84,8 +86,12 @@ def data_element_type(dtype: DType) -> Attribute:
 
 
 def build_dequant_chain(
-    candidate: Candidate, data: np.ndarray, data_type: Attribute, scale: np.ndarray,
-    offset: np.ndarray, suffix: str = "",
+    candidate: Candidate,
+    data: np.ndarray,
+    data_type: Attribute,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    suffix: str = "",
 ) -> list[Operation]:
     """Constants for data/scale/offset1/offset2 and the `blockwise_shift_scale` using them."""
     weight_type: TensorType = candidate.tensor_type
@@ -93,7 +99,9 @@ def build_dequant_chain(
     param_shape = scale.shape
     key = key_hint(candidate.op, suffix)
     data_op = new_constant(data, TensorType(data_type, data.shape), f"{key}_data")
-    scale_op = new_constant(scale, TensorType(float_type_for(scale.dtype), param_shape), f"{key}_scale")
+    scale_op = new_constant(
+        scale, TensorType(float_type_for(scale.dtype), param_shape), f"{key}_scale"
+    )
     offset1_op = new_constant(offset, TensorType(data_type, param_shape), f"{key}_zero_point")
     zeros = np.zeros(param_shape, dtype=candidate.weight.dtype)
     offset2_op = new_constant(zeros, TensorType(float_type, param_shape), f"{key}_offset")
@@ -111,7 +119,9 @@ class QuantizePass(CoreAIPass):
     name = "quantize"
 
     dtype: str = option("int8", "Target dtype", choices=tuple(d.value for d in QUANTIZE_DTYPES))
-    qscheme: str = option("symmetric", "Quantization scheme", choices=tuple(q.value for q in QScheme))
+    qscheme: str = option(
+        "symmetric", "Quantization scheme", choices=tuple(q.value for q in QScheme)
+    )
     granularity: str = option(
         "per_channel", "Parameter sharing", choices=tuple(g.value for g in Granularity)
     )
@@ -140,7 +150,10 @@ class QuantizePass(CoreAIPass):
             except ValueError as error:
                 raise SkipConstant(str(error)) from None
             return build_dequant_chain(
-                candidate, quantized.data, data_element_type(dtype), quantized.scale,
+                candidate,
+                quantized.data,
+                data_element_type(dtype),
+                quantized.scale,
                 quantized.offset,
             )
 

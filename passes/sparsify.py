@@ -1,0 +1,104 @@
+"""`sparsify`: magnitude pruning → non-zero values + `ui1` mask → bitmask-sparse ops.
+
+Chained with `quantize` or `palettize`, the later pass compresses the values constant that
+feeds `build_sparse_with_bitmask` (per tensor, over the non-zeros only), which is exactly
+the joint representation `sparsify_weights(quantize_dtype=..., palettize_nbits=...)` makes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from coreai_opt.dialects.coreai import (
+    BuildSparseWithBitmaskOp,
+    SparseTensorType,
+    SparseWithBitmaskToDenseOp,
+)
+from coreai_opt.passes.common import key_hint, new_constant
+from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Operation
+
+from coreai_opt.ir.dtypes import integer_type
+from coreai_opt.options import validate_sparsify
+from coreai_opt.pipeline import CoreAIPass, PassRun, option, register_pass
+
+
+def prune_mask(
+    candidate: Candidate,
+    target_sparsity: float | None,
+    block_size: int | None,
+    n_m_ratio: tuple[int, int] | None,
+) -> np.ndarray:
+    """The keep-mask (True = kept) for one weight, per the chosen structure."""
+    from coreai_opt.numerics import pruning
+
+    weight = candidate.weight
+    try:
+        if n_m_ratio is not None:
+            n, m = n_m_ratio
+            return pruning.n_m_mask(weight, n, m, candidate.input_axis)
+        assert target_sparsity is not None
+        if block_size is not None:
+            return pruning.block_mask(weight, target_sparsity, block_size, candidate.output_axis)
+        return pruning.unstructured_mask(weight, target_sparsity)
+    except ValueError as error:
+        raise SkipConstant(str(error)) from None
+
+
+def build_sparse_chain(candidate: Candidate, mask: np.ndarray) -> list[Operation]:
+    """values + mask constants, `build_sparse_with_bitmask`, `sparse_with_bitmask_to_dense`."""
+    from coreai_opt.numerics.pruning import values_from_mask
+
+    weight_type: TensorType = candidate.tensor_type
+    element = weight_type.get_element_type()
+    values = values_from_mask(candidate.weight, mask)
+    key = key_hint(candidate.op)
+    values_op = new_constant(values, TensorType(element, values.shape), f"{key}_values")
+    mask_op = new_constant(mask, TensorType(integer_type(1, False), mask.shape), f"{key}_mask")
+    build = BuildSparseWithBitmaskOp.create(
+        operands=[values_op.result, mask_op.result],
+        result_types=[SparseTensorType(weight_type)],
+    )
+    build.result.name_hint = f"{key}_sparse"
+    dense = SparseWithBitmaskToDenseOp.create(operands=[build.result], result_types=[weight_type])
+    return [values_op, mask_op, build, dense]
+
+
+@register_pass
+@dataclass(frozen=True)
+class SparsifyPass(CoreAIPass):
+    """Magnitude-prune weights (unstructured, output-channel blocks, or n:m) to bitmask sparsity."""
+
+    name = "sparsify"
+
+    target_sparsity: float | None = option(
+        None, "Fraction of weights pruned (none = 0.5, or n:m when n_m_ratio is set)"
+    )
+    block_size: int | None = option(None, "Prune blocks of this many consecutive output channels")
+    n_m_ratio: tuple[int, int] | None = option(
+        None, "(n,m): prune the n smallest of every m along the input axis"
+    )
+    weight_num_threshold: int = option(1024, "Only weights with more elements are compressed")
+
+    def __post_init__(self) -> None:
+        validate_sparsify(self.sparsity(), self.block_size, self.n_m_ratio, None, None)
+
+    def sparsity(self) -> float | None:
+        """The effective target sparsity: 0.5 unless given or n:m is asked for."""
+        if self.target_sparsity is None and self.n_m_ratio is None:
+            return 0.5
+        return self.target_sparsity
+
+    def run(self, module, run: PassRun) -> None:
+        sparsity = self.sparsity()
+
+        def compress(candidate: Candidate) -> list[Operation]:
+            if candidate.feeds_sparse_values:
+                raise SkipConstant("already the values of a sparse weight")
+            mask = prune_mask(candidate, sparsity, self.block_size, self.n_m_ratio)
+            run.count("weights-pruned", int(mask.size - np.count_nonzero(mask)), "Weights pruned")
+            return build_sparse_chain(candidate, mask)
+
+        compress_all(module, self.weight_num_threshold, run, compress)

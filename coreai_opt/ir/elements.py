@@ -94,14 +94,32 @@ def make_elements_attr(array: np.ndarray, tensor_type: TensorType, key: str) -> 
     others become `dense_resource<key>` blobs that share the array's memory.
     """
     element_type = tensor_type.get_element_type()
-    if array.size <= SMALL_LITERAL_LIMIT and not is_sub_byte(element_type):
+    literal = array.size <= SMALL_LITERAL_LIMIT and not is_sub_byte(element_type)
+    splat = array.size > 0 and not is_float4(element_type) and is_splat(array)
+    if literal or splat:
         expected = numpy_dtype(element_type)
         data = np.ascontiguousarray(array, dtype=expected).tobytes()
         return DenseIntOrFPElementsAttr(tensor_type, BytesAttr(data))
     return DenseResourceElementsAttr.create(key, tensor_type, array_to_blob(array, tensor_type))
 
 
+def is_splat(array: np.ndarray) -> bool:
+    """True when every element equals the first (bitwise)."""
+    flat = array.reshape(-1)
+    raw = flat.view(np.uint8).reshape(flat.size, -1) if flat.size else flat
+    return bool(np.all(raw == raw[:1]))
+
+
+def is_float4(element_type: Attribute) -> bool:
+    """fp4 literals are not supported by xDSL's dense attribute; they always go to blobs."""
+    return str(element_type) == "f4E2M1FN"
+
+
 def stored_nbytes(attr: Attribute) -> int:
-    """Bytes an elements attribute occupies when stored (sub-byte types packed)."""
+    """Bytes an elements attribute occupies when stored (packed; a splat counts once)."""
     tensor_type = attr.type
-    return storage_nbytes(tensor_type.get_element_type(), element_count(tensor_type))
+    count = element_count(tensor_type)
+    if isinstance(attr, DenseIntOrFPElementsAttr) and count > 1:
+        if is_splat(elements_array(attr)):
+            count = 1
+    return storage_nbytes(tensor_type.get_element_type(), count)

@@ -5,11 +5,11 @@ Messages keep the wording of Apple's `coreai_opt` (docs/api.md) so users' regexe
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 
-class DType(str, Enum):
+class DType(StrEnum):
     """Target element types of compressed weights."""
 
     INT2 = "int2"
@@ -37,30 +37,21 @@ class DType(str, Enum):
         digits = "".join(ch for ch in self.value.split("_")[0] if ch.isdigit())
         return int(digits)
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class QScheme(str, Enum):
+class QScheme(StrEnum):
     """Symmetric or asymmetric (zero point) quantization."""
 
     SYMMETRIC = "symmetric"
     ASYMMETRIC = "asymmetric"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class CompressionGranularity(str, Enum):
+class CompressionGranularity(StrEnum):
     """How many weights share one set of compression parameters."""
 
     PER_TENSOR = "per_tensor"
     PER_CHANNEL = "per_channel"
     PER_BLOCK = "per_block"
     PER_GROUPED_CHANNEL = "per_grouped_channel"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 QUANTIZE_DTYPES = (

@@ -119,7 +119,6 @@ def stored_nbytes(attr: Attribute) -> int:
     """Bytes an elements attribute occupies when stored (packed; a splat counts once)."""
     tensor_type = attr.type
     count = element_count(tensor_type)
-    if isinstance(attr, DenseIntOrFPElementsAttr) and count > 1:
-        if is_splat(elements_array(attr)):
-            count = 1
+    if isinstance(attr, DenseIntOrFPElementsAttr) and count > 1 and is_splat(elements_array(attr)):
+        count = 1
     return storage_nbytes(tensor_type.get_element_type(), count)

@@ -69,7 +69,7 @@ class FoldPattern(RewritePattern):
         self.run.count("ops-folded", 1, "Decompression ops folded into constants")
         self.run.count("bytes-before", before, "Bytes of the folded operands")
         self.run.count("bytes-after", stored_nbytes(constant.value), "Bytes of the dense results")
-        rewriter.replace_op(op, constant)
+        rewriter.replace(op, constant)
 
 
 class FoldBlockwiseShiftScale(FoldPattern):
@@ -122,7 +122,7 @@ class FoldSparseToDense(FoldPattern):
         constant = new_constant(dense, result_type, key_hint(defining_constant(build.values)))
         self.run.count("ops-folded", 2)
         self.run.count("bytes-after", stored_nbytes(constant.value))
-        rewriter.replace_op(op, constant)
+        rewriter.replace(op, constant)
         if not build.result.uses:
             rewriter.erase_op(build)
 

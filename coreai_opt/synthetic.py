@@ -118,3 +118,38 @@ def write_module(
             total += weight.nbytes
         out.write(b"    }\n  }\n#-}\n")
     return total
+
+
+def parse_layer(text: str) -> Layer:
+    """`name=OUTxIN` → Layer."""
+    name, _, dims = text.partition("=")
+    out_dim, _, in_dim = dims.partition("x")
+    return Layer(name, (int(out_dim), int(in_dim)))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m coreai_opt.synthetic --layer w0=32x2048 [-o out.mlir]` (stdout by default)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Write a seeded synthetic Core AI module.")
+    parser.add_argument("--layer", action="append", required=True, type=parse_layer)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--distribution", choices=("gaussian", "heavy"), default="gaussian")
+    parser.add_argument("--dtype", choices=("f16", "f32"), default="f16")
+    parser.add_argument("-o", "--output", default="-")
+    args = parser.parse_args(argv)
+    dtype = np.float16 if args.dtype == "f16" else np.float32
+    if args.output == "-":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "module.mlir"
+            write_module(path, args.layer, args.seed, args.distribution, dtype)
+            sys.stdout.buffer.write(path.read_bytes())
+        return
+    write_module(args.output, args.layer, args.seed, args.distribution, dtype)
+
+
+if __name__ == "__main__":
+    main()

@@ -158,6 +158,9 @@ def test_pipeline_option_errors():
 
 
 def test_grouped_channel_parameters(small_program):
-    text = str(quantize_weights(small_program, dtype="int8", granularity="per_grouped_channel",
-                                block_size=16))
+    text = str(
+        quantize_weights(
+            small_program, dtype="int8", granularity="per_grouped_channel", block_size=16
+        )
+    )
     assert "tensor<2x1xf16>" in text  # 32 output channels in groups of 16

@@ -119,7 +119,7 @@ class FoldSparseToDense(FoldPattern):
         before = sum(stored_nbytes(defining_constant(v).value) for v in build.operands)
         self.run.count("bytes-before", before)
         result_type = op.result.type
-        constant = new_constant(dense, result_type, key_hint(defining_constant(build.values)))
+        constant = new_constant(dense, result_type, origin_key(op))
         self.run.count("ops-folded", 2)
         self.run.count("bytes-after", stored_nbytes(constant.value))
         rewriter.replace(op, constant)

@@ -1,0 +1,177 @@
+"""End-to-end pass benchmarks on a seeded LLaMA-7B MLP block (107 M f16 weights).
+
+Each configuration runs in a fresh process: the program is built in memory from seeded
+weights, the pipeline is timed (wall clock), peak RSS is read right after it, then the
+result is decompressed and its SNR against the original weights is computed.
+
+    python bench/bench_passes.py                      # every configuration
+    python bench/bench_passes.py --only quantize      # names containing "quantize"
+    python bench/bench_passes.py --json results.json  # also write the results
+
+Targets (issues #3, #4, #5): see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+MB = 1 << 20
+
+CONFIGS: dict[str, str] = {
+    "quantize int8 per-channel": "quantize<dtype=int8>",
+    "quantize int4 per-block 32": "quantize<dtype=int4,granularity=per_block,block_size=32>",
+    "quantize fp8 e4m3 per-channel": "quantize<dtype=fp8_e4m3fn>",
+    "quantize mxfp8 e4m3 block 32": (
+        "quantize<dtype=fp8_e4m3fn,granularity=per_block,scale_dtype=fp8_e8m0fnu>"
+    ),
+    "quantize mxfp4": "quantize<dtype=fp4_e2m1fn,granularity=per_block,block_size=32>",
+    "palettize 4-bit per-tensor": "palettize<n_bits=4>",
+    "palettize 8-bit per-tensor": "palettize<n_bits=8>",
+    "palettize 4-bit grouped 16": (
+        "palettize<n_bits=4,granularity=per_grouped_channel,group_size=16>"
+    ),
+    "palettize 4-bit per-channel": "palettize<n_bits=4,granularity=per_channel>",
+    "sparsify 50%": "sparsify<target_sparsity=0.5>",
+    "sparsify 50% + int8": "sparsify<target_sparsity=0.5>,quantize<dtype=int8>",
+    "sparsify 50% + palettize 4-bit": "sparsify<target_sparsity=0.5>,palettize<n_bits=4>",
+}
+
+
+def build_program(seed: int, distribution: str):
+    """The benchmark program, weights generated in memory (no text parsing)."""
+    from coreai_opt.dialects.resources import Blob
+
+    from coreai_opt.ir.text import FileMetadata, parse_module_text
+    from coreai_opt.program import AIProgram
+    from coreai_opt.synthetic import llama_block_layers, module_text, weights
+
+    layers = llama_block_layers()
+    metadata = FileMetadata()
+    originals = {}
+    for layer, weight in weights(layers, seed, distribution, "float16"):
+        metadata.blobs[layer.name] = Blob(weight, alignment=2)
+        originals[layer.name] = weight
+    module = parse_module_text(module_text(layers, "float16"), "<bench>", metadata)
+    return AIProgram(module, FileMetadata()), originals
+
+
+def snr_against(program, originals) -> float:
+    """SNR in dB of the decompressed weights against the originals, over all weights."""
+    import numpy as np
+    from coreai_opt.dialects.resources import DenseResourceElementsAttr
+
+    from coreai_opt.ir.elements import elements_array
+    from coreai_opt.pipeline import Pipeline
+
+    Pipeline.parse("decompress").run(program)
+    signal = noise = 0.0
+    for op in program.constants():
+        if not isinstance(op.value, DenseResourceElementsAttr):
+            continue
+        name = op.result.name_hint
+        if name not in originals:
+            continue
+        reference = originals[name].astype(np.float64)
+        restored = elements_array(op.value).astype(np.float64)
+        signal += float(np.sum(reference**2))
+        noise += float(np.sum((reference - restored) ** 2))
+    return float("inf") if noise == 0 else 10 * np.log10(signal / noise)
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) so the next reading covers only what follows."""
+    try:
+        with open("/proc/self/clear_refs", "w") as stream:
+            stream.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int:
+    """VmHWM from /proc (falls back to ru_maxrss, which cannot be reset)."""
+    try:
+        with open("/proc/self/status") as stream:
+            for line in stream:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def child(pipeline_text: str, seed: int, distribution: str) -> None:
+    """Measure one pipeline in this (fresh) process; print a JSON line."""
+    from coreai_opt.pipeline import Pipeline
+
+    program, originals = build_program(seed, distribution)
+    weight_bytes = sum(w.nbytes for w in originals.values())
+    import gc
+
+    gc.collect()
+    baseline = peak_rss_bytes()
+    reset_peak_rss()
+    pipeline = Pipeline.parse(pipeline_text)
+    start = time.perf_counter()
+    pipeline.run(program, verify_each=False)
+    seconds = time.perf_counter() - start
+    peak = peak_rss_bytes()
+    after = sum(run.statistics.get("bytes-after", 0) for run in pipeline.runs[-1:])
+    result = {
+        "pipeline": pipeline_text,
+        "seconds": seconds,
+        "peak_rss_mb": peak / MB,
+        "rss_before_mb": baseline / MB,
+        "weight_mb": weight_bytes / MB,
+        "budget_mb": (1.5 * weight_bytes + 200 * MB) / MB,
+        "compressed_mb": after / MB,
+        "snr_db": snr_against(program, originals),
+    }
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default="", help="run configurations whose name contains this")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--distribution", default="gaussian", choices=("gaussian", "heavy"))
+    parser.add_argument("--json", help="write results to this file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.seed, args.distribution)
+        return
+    results = {}
+    print(f"{'configuration':34} {'time s':>8} {'peak RSS MB':>12} {'budget':>8} {'SNR dB':>8}")
+    for name, pipeline_text in CONFIGS.items():
+        if args.only not in name:
+            continue
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            pipeline_text,
+            "--seed",
+            str(args.seed),
+            "--distribution",
+            args.distribution,
+        ]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        results[name] = result
+        print(
+            f"{name:34} {result['seconds']:8.2f} {result['peak_rss_mb']:12.0f} "
+            f"{result['budget_mb']:8.0f} {result['snr_db']:8.2f}"
+        )
+    if args.json:
+        with open(args.json, "w") as stream:
+            json.dump(results, stream, indent=2)
+
+
+if __name__ == "__main__":
+    main()

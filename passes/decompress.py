@@ -124,7 +124,7 @@ class FoldSparseToDense(FoldPattern):
         self.run.count("bytes-after", stored_nbytes(constant.value))
         rewriter.replace(op, constant)
         if not build.result.uses:
-            rewriter.erase_op(build)
+            rewriter.erase(build)
 
 
 class FoldCast(FoldPattern):

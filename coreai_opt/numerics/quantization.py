@@ -1,0 +1,476 @@
+"""Block-wise weight quantization (integer, FP8, MX formats) and its reference dequantization.
+
+Block semantics (those of ``coreai.blockwise_shift_scale``): a *block shape* has one entry per
+weight axis, ``0`` meaning the whole axis and ``b > 0`` a block of ``b`` consecutive elements
+along that axis. Parameter arrays (scale, offsets) have the weight's rank and shape
+``dim // block`` per axis (``1`` for a whole-axis block); each parameter element covers
+``dim / param_dim`` consecutive elements along every axis.
+
+Large weights are processed in chunks of rows (axis 0) converted once to float32, so no
+float32 copy of a whole tensor is ever made. When a block spans all of axis 0 the parameters
+are first reduced chunk by chunk and the weight is quantized in a second pass.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+import numpy.typing as npt
+
+# Elements per chunk: large enough to amortise numpy call overhead, small enough that the
+# float32 temporaries of a chunk stay in cache.
+CHUNK_ELEMENTS = 1 << 17
+# Blocks along the last axis up to this size are reduced position by position.
+_STRIDED_MAX_BLOCK = 64
+# Chunks are independent and write disjoint output slices, so results do not depend on this.
+NUM_THREADS = 2
+
+E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
+FP8_EMAX: dict[np.dtype, int] = {
+    np.dtype(ml_dtypes.float8_e4m3fn): 8,
+    np.dtype(ml_dtypes.float8_e5m2): 15,
+}
+FP4_E2M1 = np.dtype(ml_dtypes.float4_e2m1fn)
+FP4_EMAX = 2
+_E8M0_BIAS = 127
+_WEIGHT_DTYPES = tuple(
+    np.dtype(t) for t in (np.float16, ml_dtypes.bfloat16, np.float32, np.float64)
+)
+
+
+@dataclass(frozen=True)
+class QuantizedTensor:
+    """Quantized data with block-wise scale and ``offset1`` (zero point), parameter shaped."""
+
+    data: np.ndarray
+    scale: np.ndarray
+    offset: np.ndarray
+
+    def dequantize(self, out_dtype: npt.DTypeLike) -> np.ndarray:
+        """Reconstruct the weight as ``(data - offset) * scale`` in ``out_dtype``."""
+        return dequantize_blockwise(self.data, self.scale, self.offset, None, out_dtype)
+
+
+# --------------------------------------------------------------------------- block layout
+
+
+@dataclass(frozen=True)
+class _Blocking:
+    """Resolved block layout of a tensor shape against a parameter shape."""
+
+    shape: tuple[int, ...]
+    param_shape: tuple[int, ...]
+
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        return tuple(d // p for d, p in zip(self.shape, self.param_shape, strict=True))
+
+    @property
+    def reduce_axes(self) -> tuple[int, ...]:
+        return tuple(range(1, 2 * len(self.shape), 2))
+
+    def blocked(self, rows: np.ndarray) -> np.ndarray:
+        """View a chunk from :meth:`row_chunks` as ``(p0, b0, p1, b1, ...)``."""
+        block_rows = min(rows.shape[0], self.blocks[0])
+        interleaved = [rows.shape[0] // block_rows, block_rows]
+        for p, b in zip(self.param_shape[1:], self.blocks[1:], strict=True):
+            interleaved += [p, b]
+        return rows.reshape(interleaved)
+
+    def broadcastable(self, params: np.ndarray) -> np.ndarray:
+        """View parameters as ``(p0, 1, p1, 1, ...)`` to broadcast against :meth:`blocked`."""
+        return params.reshape([n for p in params.shape for n in (p, 1)])
+
+    def param_rows(self, rows: slice) -> slice:
+        """Parameter rows used by a chunk from :meth:`row_chunks`."""
+        first = rows.start // self.blocks[0]
+        return slice(first, first + max(1, (rows.stop - rows.start) // self.blocks[0]))
+
+    def row_chunks(self, whole_blocks: bool) -> list[slice]:
+        """Slices of axis 0 of about CHUNK_ELEMENTS elements.
+
+        A chunk is either a run of whole axis-0 blocks or lies inside one block; with
+        ``whole_blocks`` it is always whole blocks, however large.
+        """
+        n_rows, block_rows = self.shape[0], self.blocks[0]
+        row_elements = max(1, int(np.prod(self.shape[1:], dtype=np.int64)))
+        step = max(1, CHUNK_ELEMENTS // row_elements)
+        if whole_blocks or step >= block_rows:
+            step = max(block_rows, step - step % block_rows)
+            return [slice(r, min(r + step, n_rows)) for r in range(0, n_rows, step)]
+        return [
+            slice(r, min(r + step, start + block_rows))
+            for start in range(0, n_rows, block_rows)
+            for r in range(start, start + block_rows, step)
+        ]
+
+
+def parameter_shape(shape: Sequence[int], block_shape: Sequence[int]) -> tuple[int, ...]:
+    """Parameter shape for ``block_shape`` (0 = whole axis); ValueError if a block misfits."""
+    if len(block_shape) != len(shape):
+        raise ValueError(
+            f"block shape {tuple(block_shape)} has {len(block_shape)} entries, "
+            f"the weight has rank {len(shape)}"
+        )
+    params = []
+    for axis, (dim, block) in enumerate(zip(shape, block_shape, strict=True)):
+        if block < 0:
+            raise ValueError(f"block size {block} along axis {axis} must be >= 0")
+        if block == 0:
+            params.append(1)
+        elif dim % block != 0:
+            raise ValueError(
+                f"block size {block} along axis {axis} does not divide dimension {dim}"
+            )
+        else:
+            params.append(dim // block)
+    return tuple(params)
+
+
+def _blocking_for(shape: Sequence[int], param_shape: Sequence[int]) -> _Blocking:
+    """Validate a parameter shape against a data shape (blockwise_shift_scale rule)."""
+    if len(param_shape) != len(shape):
+        raise ValueError(
+            f"parameter shape {tuple(param_shape)} must have the rank of data shape {tuple(shape)}"
+        )
+    for axis, (dim, p) in enumerate(zip(shape, param_shape, strict=True)):
+        if p <= 0 or dim % p != 0:
+            raise ValueError(
+                f"parameter dimension {p} along axis {axis} does not divide data dimension {dim}"
+            )
+    return _Blocking(tuple(shape), tuple(param_shape))
+
+
+def expand_blockwise(params: np.ndarray, data_shape: Sequence[int]) -> np.ndarray:
+    """Materialise parameters at full ``data_shape`` by block-wise repetition."""
+    blocking = _blocking_for(data_shape, params.shape)
+    interleaved = [n for p, b in zip(params.shape, blocking.blocks, strict=True) for n in (p, b)]
+    expanded = np.broadcast_to(blocking.broadcastable(params), interleaved)
+    return expanded.reshape(tuple(data_shape))
+
+
+def _map_chunks(work: Callable[[slice], object], chunks: Sequence[slice]) -> list[object]:
+    """Run ``work`` over chunks, on a small thread pool when there are several."""
+    if NUM_THREADS <= 1 or len(chunks) <= 1:
+        return [work(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=NUM_THREADS) as pool:
+        return list(pool.map(work, chunks))
+
+
+# --------------------------------------------------------------------------- generic engine
+
+
+def _compute_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.float64 if dtype == np.float64 else np.float32)
+
+
+def _check_weight(weight: np.ndarray) -> None:
+    if weight.dtype not in _WEIGHT_DTYPES:
+        raise ValueError(
+            f"weight dtype must be one of float16, bfloat16, float32, float64; got {weight.dtype}"
+        )
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """How to derive block parameters from block ranges and how to encode values.
+
+    ``derive(lo, hi)`` maps per-block minima/maxima (compute dtype) to (stored scale,
+    stored offset1, divisor, zero point or None), the last two in the compute dtype.
+    Encoding is ``clip(round?(x / divisor) + zero_point, low, high)`` cast to ``data_dtype``.
+    """
+
+    data_dtype: np.dtype
+    symmetric: bool
+    derive: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
+    low: float
+    high: float
+    round_to_integer: bool
+
+
+def _reduce_blocks(blocked: np.ndarray, ufunc: np.ufunc, axes: tuple[int, ...]) -> np.ndarray:
+    """Reduce each block of a ``(p0, b0, ..., pk, bk)`` view with ``ufunc`` (max or min)."""
+    block, blocks_per_row = blocked.shape[-1], blocked.shape[-2]
+    if 1 < block <= _STRIDED_MAX_BLOCK and blocks_per_row > 1:
+        # numpy reduces many short contiguous runs slowly; combining the b-th element of
+        # every block at once (one long strided loop per position) is several times faster.
+        inner = blocked[..., 0].copy()
+        for position in range(1, block):
+            ufunc(inner, blocked[..., position], out=inner)
+        return ufunc.reduce(inner, axis=axes[:-1])
+    return ufunc.reduce(blocked, axis=axes)
+
+
+def _block_range(
+    blocked: np.ndarray, axes: tuple[int, ...], symmetric: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block (min, max); symmetric schemes only need max|w|, returned as (-amax, amax)."""
+    if symmetric:
+        hi = _reduce_blocks(np.abs(blocked), np.maximum, axes)
+        lo = -hi
+    else:
+        lo = _reduce_blocks(blocked, np.minimum, axes)
+        hi = _reduce_blocks(blocked, np.maximum, axes)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise ValueError("weight contains NaN or Inf")
+    return lo, hi
+
+
+def _encode(
+    blocked: np.ndarray,
+    divisor: np.ndarray,
+    zero_point: np.ndarray | None,
+    codec: _Codec,
+    out: np.ndarray,
+) -> None:
+    values = blocked / divisor
+    if codec.round_to_integer:
+        np.rint(values, out=values)
+        if zero_point is not None:
+            values += zero_point
+    np.clip(values, codec.low, codec.high, out=values)
+    np.copyto(out, values, casting="unsafe")
+
+
+def _quantize_blockwise(
+    weight: np.ndarray, block_shape: Sequence[int], codec: _Codec
+) -> QuantizedTensor:
+    """Quantize ``weight`` chunk by chunk along axis 0 with ``codec``."""
+    _check_weight(weight)
+    if weight.size == 0:
+        raise ValueError(f"cannot quantize an empty weight of shape {weight.shape}")
+    blocking = _Blocking(weight.shape, parameter_shape(weight.shape, block_shape))
+    compute = _compute_dtype(weight.dtype)
+    data = np.empty(weight.shape, dtype=codec.data_dtype)
+    if weight.ndim == 0:
+        weight, data_view = weight.reshape(1), data.reshape(1)
+        blocking = _Blocking((1,), (1,))
+    else:
+        data_view = data
+    axes = blocking.reduce_axes
+
+    def load(rows: slice) -> np.ndarray:
+        return blocking.blocked(np.asarray(weight[rows], dtype=compute, order="C"))
+
+    def encode(
+        rows: slice, values: np.ndarray, divisor: np.ndarray, zero_point: np.ndarray | None
+    ) -> None:
+        divisor = blocking.broadcastable(divisor)
+        zero_point = None if zero_point is None else blocking.broadcastable(zero_point)
+        _encode(values, divisor, zero_point, codec, blocking.blocked(data_view[rows]))
+
+    two_phase = blocking.param_shape[0] == 1 and len(blocking.row_chunks(False)) > 1
+    if two_phase:
+        chunks = blocking.row_chunks(False)
+        ranges = _map_chunks(lambda rows: _block_range(load(rows), axes, codec.symmetric), chunks)
+        lo = np.minimum.reduce([r[0] for r in ranges])
+        hi = np.maximum.reduce([r[1] for r in ranges])
+        scale, offset, divisor, zero_point = codec.derive(lo, hi)
+        _map_chunks(lambda rows: encode(rows, load(rows), divisor, zero_point), chunks)
+    else:
+        chunks = blocking.row_chunks(True)
+
+        def fused(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            values = load(rows)
+            lo, hi = _block_range(values, axes, codec.symmetric)
+            scale, offset, divisor, zero_point = codec.derive(lo, hi)
+            encode(rows, values, divisor, zero_point)
+            return scale, offset
+
+        results = _map_chunks(fused, chunks)
+        scale = np.concatenate([r[0] for r in results])
+        offset = np.concatenate([r[1] for r in results])
+    param_shape = parameter_shape(data.shape, block_shape)
+    return QuantizedTensor(data, scale.reshape(param_shape), offset.reshape(param_shape))
+
+
+def _store_scale(scale: np.ndarray, storage: np.dtype) -> np.ndarray:
+    """Round float64 scales to ``storage``: zero ranges give 1, underflow the smallest normal."""
+    scale = np.where(scale == 0, 1.0, scale)
+    scale = np.maximum(scale, float(ml_dtypes.finfo(storage).tiny))
+    return scale.astype(storage)
+
+
+# --------------------------------------------------------------------------- integer
+
+
+def integer_range(n_bits: int, signed: bool, symmetric: bool) -> tuple[int, int]:
+    """Smallest and largest code of an ``n_bits`` integer quantization scheme."""
+    if not 2 <= n_bits <= 8:
+        raise ValueError(f"n_bits must be in [2, 8], got {n_bits}")
+    if signed:
+        high = 2 ** (n_bits - 1) - 1
+        return (-high if symmetric else -high - 1), high
+    return 0, (2**n_bits - 2 if symmetric else 2**n_bits - 1)
+
+
+def symmetric_zero_point(n_bits: int, signed: bool) -> int:
+    """Zero point of symmetric quantization: 0 signed, ``2^(b-1) - 1`` unsigned."""
+    return 0 if signed else 2 ** (n_bits - 1) - 1
+
+
+def _integer_codec(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype) -> _Codec:
+    qmin, qmax = integer_range(n_bits, signed, symmetric)
+    data_dtype = np.dtype(np.int8 if signed else np.uint8)
+    compute = _compute_dtype(storage)
+
+    def derive_symmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+        amax = np.maximum(-lo.astype(np.float64), hi)
+        scale = _store_scale(amax / (2 ** (n_bits - 1) - 1), storage)
+        zp = symmetric_zero_point(n_bits, signed)
+        offset = np.full(scale.shape, zp, dtype=data_dtype)
+        zero_point = None if zp == 0 else np.full(scale.shape, zp, dtype=compute)
+        return scale, offset, scale.astype(compute), zero_point
+
+    def derive_asymmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+        lo = np.minimum(lo.astype(np.float64), 0.0)
+        hi = np.maximum(hi.astype(np.float64), 0.0)
+        scale = _store_scale((hi - lo) / (qmax - qmin), storage)
+        zp = np.clip(np.rint(qmin - lo / scale.astype(np.float64)), qmin, qmax)
+        return scale, zp.astype(data_dtype), scale.astype(compute), zp.astype(compute)
+
+    derive = derive_symmetric if symmetric else derive_asymmetric
+    return _Codec(data_dtype, symmetric, derive, qmin, qmax, round_to_integer=True)
+
+
+def quantize_int(
+    weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
+) -> QuantizedTensor:
+    """Integer block-wise quantization, round half to even, with the stored scale."""
+    _check_weight(weight)
+    codec = _integer_codec(n_bits, signed, symmetric, weight.dtype)
+    return _quantize_blockwise(weight, block_shape, codec)
+
+
+# --------------------------------------------------------------------------- floating point
+
+
+def _max_finite(dtype: np.dtype) -> float:
+    return float(ml_dtypes.finfo(dtype).max)
+
+
+def _scaled_float_codec(element: np.dtype, storage: np.dtype) -> _Codec:
+    """Per-block float scale ``amax / max_finite(element)`` stored in the weight dtype."""
+    max_finite = _max_finite(element)
+    compute = _compute_dtype(storage)
+
+    def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+        amax = np.maximum(-lo.astype(np.float64), hi)
+        scale = _store_scale(amax / max_finite, storage)
+        offset = np.zeros(scale.shape, dtype=element)
+        return scale, offset, scale.astype(compute), None
+
+    return _Codec(element, True, derive, -max_finite, max_finite, round_to_integer=False)
+
+
+def _mx_codec(element: np.dtype, emax_element: int, storage: np.dtype) -> _Codec:
+    """OCP MX: shared exponent ``floor(log2(amax)) - emax_element`` stored as E8M0."""
+    max_finite = _max_finite(element)
+    compute = _compute_dtype(storage)
+
+    def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+        amax = np.maximum(-lo, hi)
+        # frexp gives amax = m * 2^e with m in [0.5, 1): floor(log2(amax)) = e - 1, exactly.
+        exponent = np.frexp(amax)[1].astype(np.int32) - 1 - emax_element
+        exponent = np.where(amax == 0, 0, np.clip(exponent, -_E8M0_BIAS, _E8M0_BIAS))
+        scale = (exponent + _E8M0_BIAS).astype(np.uint8).view(E8M0)
+        offset = np.zeros(scale.shape, dtype=element)
+        return scale, offset, np.ldexp(compute.type(1), exponent).astype(compute), None
+
+    return _Codec(element, True, derive, -max_finite, max_finite, round_to_integer=False)
+
+
+def quantize_fp8(
+    weight: np.ndarray, fp8_dtype: npt.DTypeLike, block_shape: Sequence[int], mx: bool
+) -> QuantizedTensor:
+    """FP8 (E4M3FN / E5M2) quantization; ``mx`` selects power-of-two E8M0 scales."""
+    _check_weight(weight)
+    element = np.dtype(fp8_dtype)
+    if element not in FP8_EMAX:
+        raise ValueError(f"fp8_dtype must be float8_e4m3fn or float8_e5m2, got {element}")
+    if mx:
+        codec = _mx_codec(element, FP8_EMAX[element], weight.dtype)
+    else:
+        codec = _scaled_float_codec(element, weight.dtype)
+    return _quantize_blockwise(weight, block_shape, codec)
+
+
+def quantize_mxfp4(weight: np.ndarray, block_shape: Sequence[int]) -> QuantizedTensor:
+    """MXFP4: E2M1 elements with E8M0 block scales (OCP procedure)."""
+    _check_weight(weight)
+    return _quantize_blockwise(weight, block_shape, _mx_codec(FP4_E2M1, FP4_EMAX, weight.dtype))
+
+
+# --------------------------------------------------------------------------- dequantization
+
+
+def dequantize_blockwise(
+    data: np.ndarray,
+    scale: np.ndarray,
+    offset1: np.ndarray | None,
+    offset2: np.ndarray | None,
+    out_dtype: npt.DTypeLike,
+) -> np.ndarray:
+    """Reference ``coreai.blockwise_shift_scale``: ``(data - offset1) * scale + offset2``.
+
+    Parameters broadcast block-wise. Computed in float32 (float64 for a float32/float64
+    result) and rounded once to ``out_dtype``; ``None`` offsets mean zeros.
+    """
+    out_dtype = np.dtype(out_dtype)
+    for name, param in (("offset1", offset1), ("offset2", offset2)):
+        if param is not None and param.shape != scale.shape:
+            raise ValueError(f"{name} shape {param.shape} differs from scale shape {scale.shape}")
+    if data.ndim == 0:
+        params = (p if p is None else p.reshape(1) for p in (scale, offset1, offset2))
+        return dequantize_blockwise(data.reshape(1), *params, out_dtype).reshape(())
+    blocking = _blocking_for(data.shape, scale.shape)
+    compute = np.dtype(np.float64 if out_dtype.itemsize >= 4 else np.float32)
+    out = np.empty(data.shape, dtype=out_dtype)
+    if data.size == 0:
+        return out
+
+    def nonzero_offset(param: np.ndarray | None) -> np.ndarray | None:
+        if param is None:
+            return None
+        converted = np.asarray(param, dtype=compute)
+        return converted if converted.any() else None
+
+    scale_c = np.asarray(scale, dtype=compute)
+    offset1_c, offset2_c = nonzero_offset(offset1), nonzero_offset(offset2)
+
+    def work(rows: slice) -> None:
+        params = blocking.param_rows(rows)
+        values = blocking.blocked(data[rows].astype(compute, order="C"))
+        if offset1_c is not None:
+            values -= blocking.broadcastable(offset1_c[params])
+        values *= blocking.broadcastable(scale_c[params])
+        if offset2_c is not None:
+            values += blocking.broadcastable(offset2_c[params])
+        np.copyto(blocking.blocked(out[rows]), values, casting="unsafe")
+
+    _map_chunks(work, blocking.row_chunks(False))
+    return out
+
+
+def snr_db(original: np.ndarray, reconstructed: np.ndarray) -> float:
+    """Signal-to-noise ratio ``10 log10(sum w^2 / sum (w - w_hat)^2)`` in float64."""
+    if original.shape != reconstructed.shape:
+        raise ValueError(f"shape mismatch: {original.shape} vs {reconstructed.shape}")
+    flat_a, flat_b = original.reshape(-1), reconstructed.reshape(-1)
+    signal = noise = 0.0
+    for start in _flat_chunks(flat_a.size):
+        a = flat_a[start].astype(np.float64)
+        diff = a - flat_b[start].astype(np.float64)
+        signal += float(np.dot(a, a))
+        noise += float(np.dot(diff, diff))
+    if noise == 0:
+        return float("inf")
+    if signal == 0:
+        return float("-inf")
+    return float(10 * np.log10(signal / noise))
+
+
+def _flat_chunks(size: int) -> Iterable[slice]:
+    return (slice(i, min(i + CHUNK_ELEMENTS, size)) for i in range(0, size, CHUNK_ELEMENTS))

@@ -62,6 +62,13 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-verify", action="store_true", help="do not run verifiers after each pass"
     )
+    parser.add_argument(
+        "--report",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="per-weight compression report: a table (no FILE), FILE.json, or FILE.png (plot)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no warnings or progress on stderr")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
@@ -169,6 +176,8 @@ class Options:
     generic: bool
     verify_each: bool
     timings: Timings | None
+    report: str | None = None
+    output: str = "-"
 
 
 def process_chunk(source: bytes, name: str, options: Options, runs: list) -> bytes:
@@ -184,7 +193,10 @@ def process_chunk(source: bytes, name: str, options: Options, runs: list) -> byt
     if options.timings:
         options.timings.add("Parser", time.perf_counter() - start)
     program = AIProgram(module, metadata)
+    original = program.copy() if options.report else None
     pipeline.run(program, verify_each=options.verify_each)
+    if original is not None:
+        write_report(original, program, options)
     runs.extend(pipeline.runs)
     if options.timings:
         for run in pipeline.runs:
@@ -195,6 +207,25 @@ def process_chunk(source: bytes, name: str, options: Options, runs: list) -> byt
     if options.timings:
         options.timings.add("Output", time.perf_counter() - start)
     return out.getvalue()
+
+
+def write_report(original, program, options: Options) -> None:
+    """`--report`: a table (stdout when -o is a file, else stderr), JSON or a PNG plot."""
+    from coreai_opt.errors import CoreAIError
+    from coreai_opt.inspection import compression_report, plot_report
+
+    report = compression_report(original, program)
+    target = options.report
+    if target == "-":
+        stream = sys.stdout if options.output != "-" else sys.stderr
+        stream.write(report.table())
+    elif target.endswith(".json"):
+        with open(target, "w") as out:
+            out.write(report.to_json() + "\n")
+    elif target.endswith(".png"):
+        plot_report(report, target)
+    else:
+        raise CoreAIError(f"--report expects FILE.json or FILE.png, got '{target}'")
 
 
 def write_output(path: str, data: bytes) -> None:
@@ -230,6 +261,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(list_passes())
         return 0
     configure_logging(args.quiet)
+    if args.quiet:
+        from coreai_opt.progress import set_progress
+
+        set_progress(False)
     Pipeline.parse(args.pass_pipeline)  # report pipeline errors before reading input
     raw, name = read_input(args.input)
     options = Options(
@@ -237,6 +272,8 @@ def run(args: argparse.Namespace) -> int:
         generic=args.print_op_generic,
         verify_each=not args.no_verify,
         timings=Timings() if args.mlir_timing else None,
+        report=args.report,
+        output=args.output,
     )
     text = raw.decode("utf-8", errors="surrogateescape")
     chunks = split_chunks(text) if args.split_input_file else None

@@ -197,7 +197,9 @@ def compress_all(
 
     `compress` raises SkipConstant to leave a constant alone with a warning.
     """
-    for candidate in candidates(module, threshold, run):
+    from coreai_opt.progress import progress
+
+    for candidate in progress(list(candidates(module, threshold, run)), run.pass_name):
         op = candidate.op
         try:
             new_ops = compress(candidate)

@@ -69,6 +69,7 @@ class FoldPattern(RewritePattern):
         self.run.count("ops-folded", 1, "Decompression ops folded into constants")
         self.run.count("bytes-before", before, "Bytes of the folded operands")
         self.run.count("bytes-after", stored_nbytes(constant.value), "Bytes of the dense results")
+        constant.location = op.location
         rewriter.replace(op, constant)
 
 
@@ -122,6 +123,7 @@ class FoldSparseToDense(FoldPattern):
         constant = new_constant(dense, result_type, origin_key(op))
         self.run.count("ops-folded", 2)
         self.run.count("bytes-after", stored_nbytes(constant.value))
+        constant.location = op.location
         rewriter.replace(op, constant)
         if not build.result.uses:
             rewriter.erase(build)

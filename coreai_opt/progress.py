@@ -1,0 +1,35 @@
+"""Progress bars on stderr for long passes: only on a terminal, never under `--quiet`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TypeVar
+
+Item = TypeVar("Item")
+
+_enabled: bool | None = None
+
+
+def set_progress(enabled: bool | None) -> None:
+    """Force progress bars on or off; None means "when stderr is a terminal"."""
+    global _enabled
+    _enabled = enabled
+
+
+def progress_enabled() -> bool:
+    """Whether bars are shown now."""
+    if _enabled is not None:
+        return _enabled
+    return sys.stderr.isatty()
+
+
+def progress(items: list[Item], description: str, unit: str = "weight") -> Iterable[Item]:
+    """`items`, wrapped in a tqdm bar when progress is enabled and tqdm is installed."""
+    if not progress_enabled() or len(items) < 2:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=description, unit=unit, file=sys.stderr, leave=False)

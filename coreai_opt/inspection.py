@@ -98,7 +98,8 @@ class ProgramReport:
         snr = "" if self.snr_db is None else f", SNR {self.snr_db:.2f} dB"
         lines.append("-" * len(header))
         lines.append(
-            f"total: {len(self.weights)} weights, {self.total_weights:,} values, {before}"
+            f"total: {len(self.weights)} weight{'' if len(self.weights) == 1 else 's'}, "
+            f"{self.total_weights:,} values, {before}"
             f"{self.bytes_after / 1e6:.2f} MB, {self.bits_per_weight:.2f} bits/weight{snr}"
         )
         return "\n".join(lines) + "\n"

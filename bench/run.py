@@ -4,9 +4,10 @@ Each configuration runs in a fresh process: the program is built in memory from 
 weights, the pipeline is timed (wall clock), peak RSS is read right after it, then the
 result is decompressed and its SNR against the original weights is computed.
 
-    python bench/bench_passes.py                      # every configuration
-    python bench/bench_passes.py --only quantize      # names containing "quantize"
-    python bench/bench_passes.py --json results.json  # also write the results
+    python bench/run.py                                  # every configuration, Gaussian
+    python bench/run.py --only quantize                  # names containing "quantize"
+    python bench/run.py --distribution heavy             # Student-t, random scale per row
+    python bench/run.py --json r.json --markdown r.md    # also write the summary
 
 Targets (issues #3, #4, #5): see docs/benchmarks.md.
 """
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--distribution", default="gaussian", choices=("gaussian", "heavy"))
     parser.add_argument("--json", help="write results to this file")
+    parser.add_argument("--markdown", help="write a markdown summary table to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -171,6 +173,25 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as stream:
             json.dump(results, stream, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as stream:
+            stream.write(markdown_summary(results, args.distribution))
+
+
+def markdown_summary(results: dict, distribution: str) -> str:
+    """A markdown table of the results."""
+    lines = [
+        f"Seeded LLaMA-7B MLP block (107 M f16 weights, {distribution}), one process each.",
+        "",
+        "| configuration | wall time (s) | peak RSS (MB) | RSS budget (MB) | SNR (dB) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"| {name} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} | {r['budget_mb']:.0f} "
+            f"| {r['snr_db']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

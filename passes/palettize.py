@@ -72,13 +72,17 @@ def channel_scale_shape(candidate: Candidate) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def cluster(candidate: Candidate, settings: PalettizeSettings, weight: np.ndarray):
-    """Run the k-means numerics: (indices, lut) in the `lut_to_dense` layout."""
+def cluster(candidate: Candidate, settings: PalettizeSettings, channel_scale: np.ndarray | None):
+    """Run the k-means numerics: (indices, lut) in the `lut_to_dense` layout.
+
+    With a channel scale the numerics cluster `weight / scale`, weighting each value by
+    scale² so the error is minimised on the weight itself.
+    """
     from coreai_opt.numerics.palettization import palettize
 
     axis = candidate.output_axis
     return palettize(
-        weight,
+        candidate.weight,
         settings.n_bits,
         group_axis=axis,
         group_size=settings.group_size,
@@ -86,6 +90,7 @@ def cluster(candidate: Candidate, settings: PalettizeSettings, weight: np.ndarra
         vector_axis=axis if settings.cluster_dim > 1 else None,
         num_workers=settings.num_workers,
         exact=settings.exact,
+        channel_scale=channel_scale,
     )
 
 
@@ -112,6 +117,7 @@ def lut_chain(
     expand = LutToDenseOp.create(
         operands=[indices_op.result, lut_op.result, axis_op.result], result_types=[dense_type]
     )
+    expand.results[0].name_hint = f"{key}_expanded"
     ops += [indices_op, lut_op, axis_op, expand]
     if lut_scale is not None:
         param_shape = lut.shape[: candidate.rank]
@@ -149,6 +155,7 @@ def shift_scale(
     zeros = np.zeros(shape, dtype=candidate.weight.dtype)
     offset2_op = new_constant(zeros, TensorType(float_type, shape), f"{key}_offset")
     dequant = BlockwiseShiftScaleOp(data, scale_op.result, offset1_op.result, offset2_op.result)
+    dequant.result.name_hint = f"{key}_dequantized"
     return [scale_op, offset1_op, offset2_op, dequant]
 
 
@@ -162,9 +169,8 @@ def palettize_candidate(candidate: Candidate, base: PalettizeSettings) -> list[O
 
         channel_scale = np.asarray(per_channel_scale(weight, candidate.output_axis))
         channel_scale = channel_scale.reshape(channel_scale_shape(candidate)).astype(weight.dtype)
-        weight = (weight / channel_scale).astype(weight.dtype)
     try:
-        indices, lut = cluster(candidate, settings, weight)
+        indices, lut = cluster(candidate, settings, channel_scale)
     except ValueError as error:
         raise SkipConstant(str(error)) from None
     ops = lut_chain(candidate, settings, indices, lut)

@@ -75,15 +75,19 @@ def main() -> None:
     ]
     start = time.perf_counter()
     weight_bytes = write_module(source, layers, seed=0)
-    print(f"generated {weight_bytes / MB:.0f} MiB of f16 weights, "
-          f"{source.stat().st_size / MB:.0f} MiB of text in {time.perf_counter() - start:.1f} s")
+    print(
+        f"generated {weight_bytes / MB:.0f} MiB of f16 weights, "
+        f"{source.stat().st_size / MB:.0f} MiB of text in {time.perf_counter() - start:.1f} s"
+    )
     parse_only = run_child("parse", source, target)
     roundtrip = run_child("roundtrip", source, target)
     identical = file_digest(source) == file_digest(target)
     budget = (2 * weight_bytes + 300 * MB) / MB
     print(f"parse: {parse_only['parse_s']:.2f} s, peak RSS {parse_only['peak_rss'] / MB:.0f} MiB")
-    print(f"print: {roundtrip['print_s']:.2f} s, peak RSS (parse+print process) "
-          f"{roundtrip['peak_rss'] / MB:.0f} MiB (budget {budget:.0f} MiB)")
+    print(
+        f"print: {roundtrip['print_s']:.2f} s, peak RSS (parse+print process) "
+        f"{roundtrip['peak_rss'] / MB:.0f} MiB (budget {budget:.0f} MiB)"
+    )
     print(f"round trip byte-identical: {identical}")
     os.unlink(target)
 

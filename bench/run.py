@@ -136,6 +136,35 @@ def child(pipeline_text: str, seed: int, distribution: str) -> None:
     print(json.dumps(result))
 
 
+def peer_child(name: str, seed: int, distribution: str) -> None:
+    """Measure coremltools on the same weights in this (fresh) process; print a JSON line."""
+    import gc
+
+    import peer_coremltools as peer
+
+    from coreai_opt.synthetic import llama_block_layers, weights
+
+    originals = {
+        layer.name: w for layer, w in weights(llama_block_layers(), seed, distribution, "float16")
+    }
+    model = peer.build_model(originals)
+    gc.collect()
+    reset_peak_rss()
+    start = time.perf_counter()
+    compressed = peer.run_steps(model, peer.configs()[name])
+    seconds = time.perf_counter() - start
+    peak = peak_rss_bytes()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": peak / MB,
+                "snr_db": peer.snr(compressed, originals),
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="", help="run configurations whose name contains this")
@@ -143,10 +172,19 @@ def main() -> None:
     parser.add_argument("--distribution", default="gaussian", choices=("gaussian", "heavy"))
     parser.add_argument("--json", help="write results to this file")
     parser.add_argument("--markdown", help="write a markdown summary table to this file")
+    parser.add_argument(
+        "--coremltools",
+        action="store_true",
+        help="also run coremltools 9 on the same weights (if installed) and print ratios",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--peer-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.seed, args.distribution)
+        return
+    if args.peer_child:
+        peer_child(args.peer_child, args.seed, args.distribution)
         return
     results = {}
     print(f"{'configuration':34} {'time s':>8} {'peak RSS MB':>12} {'budget':>8} {'SNR dB':>8}")
@@ -166,16 +204,60 @@ def main() -> None:
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         result = json.loads(output.strip().splitlines()[-1])
         results[name] = result
+        _LAST_SECONDS[name] = result["seconds"]
         print(
             f"{name:34} {result['seconds']:8.2f} {result['peak_rss_mb']:12.0f} "
-            f"{result['budget_mb']:8.0f} {result['snr_db']:8.2f}"
+            f"{result['budget_mb']:8.0f} {result['snr_db']:8.2f}",
+            flush=True,
         )
+        if args.coremltools:
+            result["coremltools"] = run_peer(name, args)
     if args.json:
         with open(args.json, "w") as stream:
             json.dump(results, stream, indent=2)
     if args.markdown:
         with open(args.markdown, "w") as stream:
             stream.write(markdown_summary(results, args.distribution))
+
+
+def run_peer(name: str, args: argparse.Namespace) -> dict | None:
+    """coremltools on the same configuration, in its own process; prints the ratios."""
+    import importlib.util
+
+    if importlib.util.find_spec("coremltools") is None:
+        print(f"{'':34} coremltools is not installed: pip install coremltools==9.0")
+        return None
+    import peer_coremltools as peer
+
+    if name not in peer.CONFIG_NAMES:
+        return None
+    command = [
+        sys.executable,
+        __file__,
+        "--peer-child",
+        name,
+        "--seed",
+        str(args.seed),
+        "--distribution",
+        args.distribution,
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    ours = args_results_last(name)
+    print(
+        f"{'  coremltools 9.0':34} {result['seconds']:8.2f} {result['peak_rss_mb']:12.0f} "
+        f"{'':8} {result['snr_db']:8.2f}   ({result['seconds'] / ours:.0f}x our time)",
+        flush=True,
+    )
+    return result
+
+
+_LAST_SECONDS: dict[str, float] = {}
+
+
+def args_results_last(name: str) -> float:
+    """Our wall time for `name` from this run."""
+    return _LAST_SECONDS.get(name, float("nan"))
 
 
 def markdown_summary(results: dict, distribution: str) -> str:
@@ -191,6 +273,13 @@ def markdown_summary(results: dict, distribution: str) -> str:
             f"| {name} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} | {r['budget_mb']:.0f} "
             f"| {r['snr_db']:.2f} |"
         )
+        peer = r.get("coremltools")
+        if peer:
+            lines.append(
+                f"| &nbsp;&nbsp;coremltools 9.0 | {peer['seconds']:.2f} "
+                f"({peer['seconds'] / r['seconds']:.0f}x) | {peer['peak_rss_mb']:.0f} | "
+                f"| {peer['snr_db']:.2f} |"
+            )
     return "\n".join(lines) + "\n"
 
 

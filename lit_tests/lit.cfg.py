@@ -1,0 +1,28 @@
+"""lit configuration: IR regression tests run through the installed `coreai-opt` and `filecheck`."""
+
+import importlib.util
+import os
+import tempfile
+
+import lit.formats
+
+config.name = "coreai-opt"  # noqa: F821 - `config` is provided by lit
+config.test_format = lit.formats.ShTest(execute_external=False)  # noqa: F821
+config.suffixes = [".mlir"]  # noqa: F821
+config.test_source_root = os.path.dirname(__file__)  # noqa: F821
+# Keep lit's Output/ folders out of the source tree.
+config.test_exec_root = os.path.join(tempfile.gettempdir(), "coreai-opt-lit")  # noqa: F821
+config.excludes = ["Inputs"]  # noqa: F821
+
+for variable in ("PATH", "HOME"):
+    if variable in os.environ:
+        config.environment[variable] = os.environ[variable]  # noqa: F821
+
+# Tests of folding `lut_to_dense` need the palettization numerics.
+if importlib.util.find_spec("coreai_opt.numerics.palettization") is not None:
+    config.available_features.add("palettization")  # noqa: F821
+
+# Passes written after the foundation; tests of their options declare `REQUIRES: pass-<name>`.
+for pass_module in ("quantize", "palettize", "sparsify"):
+    if importlib.util.find_spec(f"coreai_opt.passes.{pass_module}") is not None:
+        config.available_features.add(f"pass-{pass_module}")  # noqa: F821

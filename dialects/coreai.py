@@ -138,7 +138,6 @@ class FunctionalTypeOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> FunctionalTypeOp:
-        operand_pos = parser.pos
         operands = parser.parse_optional_undelimited_comma_separated_list(
             parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
         )
@@ -152,7 +151,6 @@ class FunctionalTypeOp(IRDLOperation):
                 type_pos,
                 parser.pos,
             )
-        del operand_pos
         resolved = parser.resolve_operands(operands or [], function_type.inputs.data, type_pos)
         return cls.build_from_parts(resolved, function_type.outputs.data, attributes)
 
@@ -485,10 +483,13 @@ class LutToDenseOp(FunctionalTypeOp):
         """Result = indices' shape with `shape[axis] *= V`."""
         expected = list(indices.get_shape())
         axis_values = constant_ints(self.axis)
+        rank = len(expected)
+        if axis_values is not None and rank and not -rank <= axis_values[0] < rank:
+            raise VerifyException(f"axis {axis_values[0]} is out of range for rank {rank}")
         if vector != 1:
             if axis_values is None:
                 return
-            axis = axis_values[0] % len(expected) if expected else 0
+            axis = axis_values[0] % rank if rank else 0
             if expected[axis] != DYNAMIC:
                 expected[axis] *= vector
         if not shapes_compatible(out.get_shape(), expected):
@@ -669,28 +670,53 @@ class GatherNdOp(FunctionalTypeOp):
 # --------------------------------------------------------------------------- unknown ops
 
 
-class UnknownCoreAIOp(FunctionalTypeOp):
-    """Any `coreai.*` op this tool does not model: kept as is, never assumed pure."""
+class UnknownCoreAIOp(Operation):
+    """Any `coreai.*` op this tool does not model: kept as is, never assumed pure.
 
-    args = var_operand_def()
-    outs = var_result_def()
+    A plain (non-IRDL) operation, so any operands, results, attributes, properties and
+    regions survive. It prints in the functional-type form; with properties or regions it
+    prints in MLIR's generic form (see `CoreAIPrinter.print_op`).
+    """
+
+    traits = traits_def()
 
     @classmethod
-    def build_from_parts(
-        cls,
-        operands: Sequence[SSAValue],
-        result_types: Sequence[Attribute],
-        attributes: dict[str, Attribute],
-    ) -> FunctionalTypeOp:
-        return cls.create(operands=operands, result_types=result_types, attributes=attributes)
+    def parse(cls, parser: Parser) -> UnknownCoreAIOp:
+        operands = parser.parse_optional_undelimited_comma_separated_list(
+            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
+        )
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        type_pos = parser.pos
+        function_type = parser.parse_function_type()
+        resolved = parser.resolve_operands(operands or [], function_type.inputs.data, type_pos)
+        return cls.create(
+            operands=resolved, result_types=function_type.outputs.data, attributes=attributes
+        )
+
+    def print(self, printer: Printer) -> None:
+        if self.operands:
+            printer.print_string(" ")
+            printer.print_list(self.operands, printer.print_operand)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_operation_type(self)
+
+    @classmethod
+    def has_trait(cls, trait, *, value_if_unregistered: bool = True) -> bool:
+        """Like MLIR's unregistered ops: any trait may hold (callers choose the default)."""
+        return value_if_unregistered
+
+    def needs_generic_form(self) -> bool:
+        """Properties, regions and successors have no place in the functional-type form."""
+        return bool(self.properties or self.regions or self.successors)
 
 
 @cache
 def unknown_op_class(op_name: str) -> type[Operation]:
     """A class for the unmodelled op `op_name`, created once per name."""
     class_name = "".join(part.title() for part in op_name.replace(".", "_").split("_")) + "Op"
-    new_class = type(class_name, (UnknownCoreAIOp,), {"name": op_name, "__doc__": None})
-    return irdl_op_definition(new_class)
+    return type(class_name, (UnknownCoreAIOp,), {"name": op_name, "__doc__": None})
 
 
 KNOWN_OPS: list[type[Operation]] = [

@@ -18,7 +18,7 @@ from coreai_opt.dialects.coreai import (
     LutToDenseOp,
     SparseWithBitmaskToDenseOp,
 )
-from coreai_opt.passes.common import defining_constant, key_hint, new_constant
+from coreai_opt.passes.common import defining_constant, key_hint, new_constant, where
 from coreai_opt.passes.optimize import erase_dead_ops
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation
@@ -138,7 +138,13 @@ class FoldCast(FoldPattern):
         if arrays is None:
             return
         target = numpy_dtype(op.result.type.get_element_type())
-        self.fold(op, arrays[0].astype(target), rewriter)
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = arrays[0].astype(target)
+        if converted.dtype.kind == "f" or target.kind == "V":
+            finite_before = np.isfinite(arrays[0].astype(np.float64)).sum()
+            if np.isfinite(converted.astype(np.float64)).sum() < finite_before:
+                self.run.warn(f"cast to {op.result.type} overflows", where(op))
+        self.fold(op, converted, rewriter)
 
 
 @register_pass

@@ -261,12 +261,6 @@ def test_weight_bytes_counts_packed_sub_byte_sizes() -> None:
 # --------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: LutToDenseOp's verifier wraps a vector LUT's axis modulo the rank "
-    "(axis 5 of a rank-2 tensor passes as axis 1); decompress then fails on it",
-)
 @pytest.mark.parametrize("axis", [5, -3])
 def test_vector_lut_axis_out_of_range_is_rejected(axis: int) -> None:
     """An axis outside [-rank, rank) is invalid IR, reported by the verifier."""

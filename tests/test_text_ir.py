@@ -231,12 +231,6 @@ def test_dense_float_literals_round_trip_exactly(element: str, values: list[floa
     assert np.array_equal(elements_array(only_constant_attr(reprinted)), array)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: dense<[0.0, -0.0]> prints as the splat dense<0.0> (splat detection compares "
-    "values, not bits), so -0.0 becomes +0.0",
-)
 def test_sign_of_zero_survives_printing() -> None:
     """Printing must keep every bit of a literal."""
     text = (
@@ -268,7 +262,6 @@ HEX_REASON = (
 )
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True, reason=HEX_REASON)
 @pytest.mark.parametrize(
     ("element", "literal", "bits"),
     [("f16", "0x7C00", 0x7C00), ("f16", "0xFE00", 0xFE00), ("f32", "0x49742410", 0x49742410)],
@@ -284,7 +277,6 @@ def test_hex_float_literals_are_bit_patterns(element: str, literal: str, bits: i
     assert int(value.view(np.uint16 if element == "f16" else np.uint32)) == bits
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True, reason=HEX_REASON)
 @pytest.mark.parametrize(
     ("element", "values"),
     [
@@ -463,11 +455,6 @@ def test_invalid_utf8_is_a_located_error() -> None:
 # --------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: a // comment inside {-# #-} makes the parser drop every resource silently",
-)
 def test_comment_inside_resource_section_keeps_the_weights() -> None:
     """MLIR's lexer skips comments everywhere, the file metadata included."""
     text = resource_program("w", "0x01000000FF01", "tensor<2xsi8>").replace(
@@ -478,11 +465,6 @@ def test_comment_inside_resource_section_keeps_the_weights() -> None:
     assert elements_array(only_constant_attr(program)).tolist() == [-1, 1]
 
 
-@pytest.mark.xfail(
-    raises=(ValueError, OverflowError),
-    strict=True,
-    reason="bug: out-of-range dense literals raise ValueError/OverflowError, not IRError",
-)
 @pytest.mark.parametrize(
     "literal",
     [
@@ -500,11 +482,6 @@ def test_out_of_range_literals_are_located_errors(literal: str) -> None:
     assert str(info.value).startswith("x.mlir:2:")
 
 
-@pytest.mark.xfail(
-    raises=IRError,
-    strict=True,
-    reason="bug: unmodelled coreai ops reject properties (<{...}>) in generic form",
-)
 def test_unknown_op_with_properties_round_trips() -> None:
     """Generic output of registered Core AI ops carries properties; they must survive."""
     text = """coreai.graph @g(%x: tensor<2xf16>) -> tensor<2xf16> {
@@ -516,11 +493,6 @@ def test_unknown_op_with_properties_round_trips() -> None:
     assert '<{mode = "fast"}>' in generic
 
 
-@pytest.mark.xfail(
-    raises=IRError,
-    strict=True,
-    reason="bug: unmodelled coreai ops cannot have regions ('Expected 0 regions')",
-)
 def test_unknown_op_with_region_round_trips() -> None:
     """Region-holding Core AI ops (control flow) parse and print back."""
     text = """coreai.graph @g(%x: tensor<2xf16>) -> tensor<2xf16> {
@@ -535,11 +507,6 @@ def test_unknown_op_with_region_round_trips() -> None:
     assert '"coreai.yield"(%y)' in program.to_text(generic=True)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: verify_module keeps only the first line, dropping the reason of constraint errors",
-)
 def test_operand_constraint_error_says_why() -> None:
     """`operand 'input' at position 0 does not verify:` must go on to name the bad type."""
     text = """coreai.graph @g(%x: f32) -> tensor<f16> {
@@ -553,11 +520,6 @@ def test_operand_constraint_error_says_why() -> None:
     assert "f32" in str(info.value)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: an undefined SSA value is reported at the end of the region, not at its use",
-)
 def test_undefined_value_is_reported_at_its_use() -> None:
     """MLIR points at the use (`use of undeclared SSA value`)."""
     text = """coreai.graph @g(%x: tensor<2xf16>) -> tensor<2xf16> {
@@ -570,22 +532,11 @@ def test_undefined_value_is_reported_at_its_use() -> None:
     assert str(info.value).startswith("x.mlir:2:")
 
 
-@pytest.mark.xfail(
-    raises=IRError,
-    strict=True,
-    reason="bug: empty input is an error ('Could not parse entire input!'); "
-    "MLIR reads an empty module",
-)
 def test_empty_input_is_an_empty_module() -> None:
     """`mlir-opt` and `xdsl-opt` accept an empty file (and empty --split-input-file chunks)."""
     assert str(AIProgram.parse("")).startswith("module {")
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="deviation: integer array attributes print as [1 : i64, 3 : i64], MLIR prints [1, 3]",
-)
 def test_integer_array_attributes_print_back_unchanged() -> None:
     """Attributes of unmodelled ops should print back as written."""
     text = """module {

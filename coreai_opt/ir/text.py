@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import bisect
 import io
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,13 +20,26 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import Builtin, FileLineColLoc, IntAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    Builtin,
+    BytesAttr,
+    DenseIntOrFPElementsAttr,
+    FileLineColLoc,
+    Float64Type,
+    FloatAttr,
+    IntAttr,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    StringAttr,
+)
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 
-from coreai_opt.dialects.coreai import CoreAI, unknown_op_class
+from coreai_opt.dialects.coreai import CoreAI, UnknownCoreAIOp, unknown_op_class
 from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
 from coreai_opt.errors import IRError
 
@@ -33,6 +47,8 @@ CHUNK = 1 << 24
 """Bytes of text read or written at a time when streaming resources."""
 
 METADATA_BEGIN = b"{-#"
+EMPTY_TEXT = re.compile(r"(?:\s|//[^\n]*(?:\n|$))*")
+LEADING_SPACE_AND_COMMENTS = re.compile(rb"^(?:\s|//[^\n]*(?:\n|$))*")
 
 
 # --------------------------------------------------------------------------- context
@@ -320,7 +336,7 @@ def find_metadata_start(stream: BinaryIO, size: int) -> int | None:
         if index >= 0:
             candidate = start + index
             stream.seek(candidate + len(METADATA_BEGIN))
-            head = stream.read(64).lstrip()
+            head = LEADING_SPACE_AND_COMMENTS.sub(b"", stream.read(4096))
             if head.startswith((b"dialect_resources", b"external_resources")):
                 return candidate
             return None
@@ -354,6 +370,58 @@ class CoreAIParser(Parser):
             op.location = self.location_at(start)
         return op
 
+    def parse_dense_int_or_fp_elements_attr(self, type):
+        """`dense<...>` with MLIR's semantics: hex floats are bit patterns, range errors."""
+        from coreai_opt.ir.dtypes import numpy_dtype
+
+        start = self._current_token.span.start
+        self.parse_punctuation("<", " in dense attribute")
+        contents: tuple | str | None = None
+        if self.parse_optional_punctuation(">") is None:
+            hex_string = self.parse_optional_str_literal()
+            contents = hex_string if hex_string is not None else self._parse_tensor_literal()
+            self.parse_punctuation(">", " in dense attribute")
+        type_pos = self.pos
+        if type is None:
+            self.parse_punctuation(":", " in dense attribute")
+            type = self._parse_dense_literal_type()
+        try:
+            dtype = numpy_dtype(type.element_type)
+        except (ValueError, AttributeError):
+            self._resume_from(start)
+            return super().parse_dense_int_or_fp_elements_attr(type)
+        count = math.prod(type.get_shape())
+        if contents is None:
+            if count:
+                self.raise_error(f"expected {count} elements in the dense literal", type_pos)
+            return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
+        if isinstance(contents, str):
+            try:
+                raw = bytes.fromhex(contents[2:]) if contents[:2] in ("0x", "0X") else None
+            except ValueError:
+                raw = None
+            if raw is None:
+                self.raise_error("dense hex string is not valid hex", type_pos)
+            if len(raw) == dtype.itemsize:
+                raw *= count
+            if len(raw) != count * dtype.itemsize:
+                self.raise_error(
+                    f"dense hex string holds {len(raw)} bytes, {type} needs "
+                    f"{count * dtype.itemsize}",
+                    type_pos,
+                )
+            return DenseIntOrFPElementsAttr(type, BytesAttr(raw))
+        elements, shape = contents
+        values = literal_to_array(self, elements, type.element_type, dtype)
+        if shape and list(shape) != list(type.get_shape()):
+            self.raise_error(
+                f"dense literal has shape {list(shape)}, {type} needs {list(type.get_shape())}",
+                type_pos,
+            )
+        if not shape:
+            values = np.repeat(values, count)
+        return DenseIntOrFPElementsAttr(type, BytesAttr(values.tobytes()))
+
     def _parse_builtin_dense_resource_attr(self) -> Attribute:
         self.parse_characters("<", " in dense_resource attribute")
         key_pos = self.pos
@@ -380,6 +448,55 @@ class CoreAIParser(Parser):
         return attr
 
 
+def literal_to_array(
+    parser: CoreAIParser, elements: list, element_type: Attribute, dtype: np.dtype
+) -> np.ndarray:
+    """Tensor-literal elements → numpy values, with MLIR's rules and located range errors.
+
+    Hex integers in a float literal are bit patterns (how MLIR prints NaN and Inf).
+    """
+    from coreai_opt.ir.dtypes import bit_width, is_signed_integer
+
+    if dtype.kind in "iub":
+        width = bit_width(element_type)
+        signed = is_signed_integer(element_type)
+        signless = getattr(element_type, "signedness", None) is not None and (
+            element_type.signedness.data.name == "SIGNLESS"
+        )
+        low = -(1 << (width - 1)) if signed else 0
+        high = (1 << width) - 1 if (signless or not signed) else (1 << (width - 1)) - 1
+        values = []
+        for element in elements:
+            value = element.to_int(parser)
+            if not low <= value <= high:
+                parser.raise_error(
+                    f"integer value {value} does not fit in {element_type}", element.span
+                )
+            if signless and signed and value > (1 << (width - 1)) - 1:
+                value -= 1 << width
+            values.append(value)
+        return np.array(values, dtype=np.int64).astype(dtype)
+    bits_dtype = np.dtype(f"u{dtype.itemsize}")
+    out = np.empty(len(elements), dtype=dtype)
+    for index, element in enumerate(elements):
+        text = element.span.text.lower()
+        if isinstance(element.value, int) and "0x" in text and not isinstance(element.value, bool):
+            out[index : index + 1] = np.array([element.value], dtype=bits_dtype).view(dtype)
+            continue
+        if isinstance(element.value, bool) or not isinstance(element.value, int | float):
+            parser.raise_error(f"expected a float value for {element_type}", element.span)
+        value = float(element.value)
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = np.array([value], dtype=np.float64).astype(dtype)
+        restored = float(converted.astype(np.float64)[0])
+        if math.isfinite(value) and not math.isfinite(restored):
+            parser.raise_error(
+                f"float value {value} cannot be represented in {element_type}", element.span
+            )
+        out[index] = converted[0]
+    return out
+
+
 def source_location(op: Operation) -> str | None:
     """`file:line:col` of an op parsed from text, if known."""
     loc = op.location
@@ -388,20 +505,31 @@ def source_location(op: Operation) -> str | None:
     return None
 
 
-def parse_error_to_ir_error(error: ParseError, name: str, lines: LineIndex) -> IRError:
+def parse_error_to_ir_error(error: ParseError, name: str, lines: LineIndex, text: str) -> IRError:
     """Turn xDSL's multi-line ParseError into our one-line located IRError."""
-    line, col = lines.line_col(error.span.start)
+    offset = error.span.start
     message = error.msg.strip().splitlines()[0] if error.msg.strip() else "parse error"
+    undefined = re.match(r"values used but not defined: \[(%[^,\]]+)", message)
+    if undefined:  # xDSL reports these at the end of input: point at the first use instead
+        use = re.search(re.escape(undefined.group(1)) + r"\b", text)
+        offset = use.start() if use else offset
+    line, col = lines.line_col(offset)
     return IRError(message, f"{name}:{line}:{col}")
 
 
 def parse_module_text(text: str, name: str, metadata: FileMetadata) -> ModuleOp:
     """Parse the module part of a file (everything before the resource section)."""
+    if EMPTY_TEXT.fullmatch(text):
+        return ModuleOp([])
     parser = CoreAIParser(make_context(), text, name, metadata)
     try:
         module = parser.parse_module()
     except ParseError as error:
-        raise parse_error_to_ir_error(error, name, parser.lines) from None
+        raise parse_error_to_ir_error(error, name, parser.lines, text) from None
+    except (ValueError, OverflowError) as error:
+        line, col = parser.lines.line_col(parser._current_token.span.start)
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "invalid value"
+        raise IRError(message, f"{name}:{line}:{col}") from None
     return module
 
 
@@ -449,7 +577,7 @@ def verify_module(module: ModuleOp) -> None:
         try:
             op.verify(verify_nested_ops=False)
         except (VerifyException, ValueError) as error:
-            message = str(error).strip().splitlines()[0]
+            message = " ".join(line.strip() for line in str(error).strip().splitlines())
             raise IRError(f"'{op.name}' op {message}", source_location(op)) from None
 
 
@@ -482,7 +610,47 @@ class CoreAIPrinter(Printer):
         self.blob_keys[blob] = key
         return key
 
+    def print_attribute(self, attribute: Attribute) -> None:
+        if isinstance(attribute, DenseIntOrFPElementsAttr):
+            self.print_dense(attribute)
+        elif isinstance(attribute, ArrayAttr):
+            self.print_string("[")
+            self.print_list(attribute.data, self.print_array_element)
+            self.print_string("]")
+        else:
+            super().print_attribute(attribute)
+
+    def print_array_element(self, attribute: Attribute) -> None:
+        """Inside arrays MLIR elides the default `i64` and `f64` types."""
+        if isinstance(attribute, IntegerAttr) and attribute.type == IntegerType(64):
+            self.print_string(str(attribute.value.data))
+        elif isinstance(attribute, FloatAttr) and isinstance(attribute.type, Float64Type):
+            self.print_float(attribute.value.data, attribute.type)
+        else:
+            self.print_attribute(attribute)
+
+    def print_dense(self, attr: DenseIntOrFPElementsAttr) -> None:
+        """`dense<...>` where a splat is detected bitwise (so -0.0 and 0.0 stay distinct)."""
+        raw = attr.data.data
+        count = len(attr)
+        size = len(raw) // count if count else 0
+        self.print_string("dense<")
+        if count and raw == raw[:size] * count:
+            attr._print_one_elem(attr.get_values()[0], self)
+        elif count > 100:
+            self.print_string(f'"0x{raw.hex().upper()}"')
+        elif count:
+            shape = attr.get_shape() if attr.shape_is_complete else (count,)
+            attr._print_dense_list(attr.get_values(), shape, self)
+        self.print_string("> : ")
+        self.print_attribute(attr.get_type())
+
     def print_op(self, op: Operation) -> None:
+        if isinstance(op, UnknownCoreAIOp) and op.needs_generic_form():
+            self._print_results(op)
+            self.print_string(f'"{op.name}"')
+            self.print_op_with_default_format(op)
+            return
         if isinstance(op, ModuleOp) and not self.print_generic_format:
             self.print_string("module")
             if op.sym_name is not None:

@@ -69,19 +69,23 @@ def exact_snr(weight: np.ndarray, n_bits: int, group_size: int) -> float:
     codec = kmeans.float16_codec(weight.dtype)
     groups = 1 if group_size == 0 else weight.shape[0] // group_size
     keys = codec.keys(weight).reshape(groups, -1).astype(np.intp)
-    keys += (np.arange(groups) * codec.n_keys)[:, None]
-    counts = np.bincount(keys.reshape(-1), minlength=groups * codec.n_keys)
-    counts = counts.reshape(groups, codec.n_keys).astype(np.float64)
-    present = counts > 0
-    order = np.argsort(~present, axis=1, kind="stable")
-    points = np.broadcast_to(codec.value_of_key, counts.shape)
-    _, sse = kmeans.optimal_kmeans_padded(
-        np.take_along_axis(points, order, axis=1),
-        np.take_along_axis(counts, order, axis=1),
-        present.sum(axis=1),
-        1 << n_bits,
-    )
-    return 10 * np.log10(signal / sse.sum())
+    sse = 0.0
+    for start in range(0, groups, 8):  # a few LUTs at a time bounds the memory
+        part = keys[start : start + 8]
+        flat = part + (np.arange(part.shape[0]) * codec.n_keys)[:, None]
+        counts = np.bincount(flat.reshape(-1), minlength=part.shape[0] * codec.n_keys)
+        counts = counts.reshape(part.shape[0], codec.n_keys).astype(np.float64)
+        present = counts > 0
+        order = np.argsort(~present, axis=1, kind="stable")
+        points = np.broadcast_to(codec.value_of_key, counts.shape)
+        _, part_sse = kmeans.optimal_kmeans_padded(
+            np.take_along_axis(points, order, axis=1),
+            np.take_along_axis(counts, order, axis=1),
+            present.sum(axis=1),
+            1 << n_bits,
+        )
+        sse += float(part_sse.sum())
+    return 10 * np.log10(signal / sse)
 
 
 def sklearn_snr(weight: np.ndarray, n_bits: int, decimals: int | None) -> tuple[float, float]:
@@ -186,14 +190,14 @@ def main() -> None:
     if args.timing:
         run_timing(args.timing, args.workers)
         return
+    if not args.quality:
+        # First, while this process is small: a child's ru_maxrss starts from its parent's.
+        print("Time / peak RSS on the LLaMA-7B MLP block, 107 M float16 weights (fresh process)")
+        for case in TIMING_CASES:
+            for workers in (1, 2):
+                command = [sys.executable, __file__, "--timing", case, "--workers", str(workers)]
+                subprocess.run(command, check=True)
     run_quality()
-    if args.quality:
-        return
-    print("Time / peak RSS on the LLaMA-7B MLP block, 107 M float16 weights (fresh process each)")
-    for case in TIMING_CASES:
-        for workers in (1, 2):
-            command = [sys.executable, __file__, "--timing", case, "--workers", str(workers)]
-            subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

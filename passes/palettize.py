@@ -95,20 +95,31 @@ def cluster(candidate: Candidate, settings: PalettizeSettings, channel_scale: np
 
 
 def lut_chain(
-    candidate: Candidate, settings: PalettizeSettings, indices: np.ndarray, lut: np.ndarray
+    candidate: Candidate,
+    settings: PalettizeSettings,
+    indices: np.ndarray,
+    lut: np.ndarray,
+    channel_scale: np.ndarray | None,
 ) -> list[Operation]:
-    """Constants for indices/LUT/axis, `lut_to_dense`, and the LUT dequantization if any."""
+    """Constants for indices/LUT/axis, `lut_to_dense`, and the LUT dequantization if any.
+
+    A quantized LUT gets one scale per LUT, and the indices are re-assigned to the nearest
+    *dequantized* entry (what the device will decode), which never lowers the SNR.
+    """
     key = key_hint(candidate.op)
     weight_type: TensorType = candidate.tensor_type
     float_type = weight_type.get_element_type()
     ops: list[Operation] = []
-    index_type = TensorType(integer_type(settings.n_bits, False), indices.shape)
-    indices_op = new_constant(indices, index_type, f"{key}_indices")
     lut_scale = lut_zero_point = None
     if settings.lut_dtype is not None:
-        from coreai_opt.numerics.palettization import quantize_lut
+        from coreai_opt.numerics.palettization import assign_to_lut, dequantize_lut, quantize_lut
 
         lut, lut_scale, lut_zero_point = quantize_lut(lut, settings.lut_dtype.value)
+        if settings.cluster_dim == 1 and candidate.rank >= 1:
+            decoded = dequantize_lut(lut, lut_scale, lut_zero_point, candidate.weight.dtype)
+            indices = assign_to_lut(candidate.weight, decoded, candidate.output_axis, channel_scale)
+    index_type = TensorType(integer_type(settings.n_bits, False), indices.shape)
+    indices_op = new_constant(indices, index_type, f"{key}_indices")
     lut_element = lut_element_type(settings.lut_dtype) if settings.lut_dtype else float_type
     lut_op = new_constant(lut, TensorType(lut_element, lut.shape), f"{key}_lut")
     axis_value = np.array(candidate.output_axis, dtype=np.int16)
@@ -173,7 +184,7 @@ def palettize_candidate(candidate: Candidate, base: PalettizeSettings) -> list[O
         indices, lut = cluster(candidate, settings, channel_scale)
     except ValueError as error:
         raise SkipConstant(str(error)) from None
-    ops = lut_chain(candidate, settings, indices, lut)
+    ops = lut_chain(candidate, settings, indices, lut, channel_scale)
     if channel_scale is not None:
         float_type = candidate.tensor_type.get_element_type()
         zeros = np.zeros(channel_scale.shape, dtype=weight.dtype)

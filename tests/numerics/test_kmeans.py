@@ -129,13 +129,13 @@ def test_dp_equals_brute_force(problem) -> None:
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("k", [2, 5, 16])
 def test_dp_never_worse_than_sklearn(seed: int, k: int) -> None:
-    from sklearn.cluster import KMeans
+    cluster = pytest.importorskip("sklearn.cluster")
 
     rng = np.random.default_rng(seed)
     values = np.unique(np.concatenate((rng.normal(0, 1, 150), rng.standard_t(2, 50))))
     weights = rng.integers(1, 20, values.size).astype(np.float64)
     _, sse = optimal_kmeans_1d(values, weights, k)
-    model = KMeans(n_clusters=k, n_init=10, random_state=seed)
+    model = cluster.KMeans(n_clusters=k, n_init=10, random_state=seed)
     model.fit(values[:, None], sample_weight=weights)
     assert sse <= model.inertia_ * (1 + 1e-9)
 

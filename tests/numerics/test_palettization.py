@@ -1,5 +1,7 @@
 """Palettization numerics: LUT layout, lut_to_dense reference, fitting, scales, LUT quantization."""
 
+import itertools
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -218,6 +220,26 @@ def test_per_channel_and_grouped_within_a_tenth_of_a_db_of_exact() -> None:
     assert exact == pytest.approx(10 * np.log10(signal / sse.sum()), abs=0.01)
 
 
+def test_grouped_histograms_exact_mode_is_the_optimum() -> None:
+    weight = gaussian((32, 1024), seed=18)  # 16384 values per group: per-group histograms
+    dense = reconstruct(weight, 3, 16, exact=True)
+    error = float(np.sum((weight.astype(np.float64) - dense) ** 2))
+    _, sse = kmeans.optimal_kmeans_1d_rows(weight.reshape(2, -1).astype(np.float64), 8)
+    assert error == pytest.approx(sse.sum(), rel=2e-3)
+    fast = reconstruct(weight, 3, 16)
+    assert 10 * np.log10(np.sum((weight.astype(np.float64) - fast) ** 2) / error) < 0.1
+
+
+def test_assign_to_lut_rejects_foreign_layouts() -> None:
+    weight = gaussian((8, 16))
+    with pytest.raises(ValueError, match="rank 4"):
+        assign_to_lut(weight, np.zeros((1, 16, 1), np.float16), 0)
+    with pytest.raises(ValueError, match="only have blocks along axis 0"):
+        assign_to_lut(weight, np.zeros((1, 2, 16, 1), np.float16), 0)
+    with pytest.raises(ValueError, match="do not tile"):
+        assign_to_lut(weight, np.zeros((3, 1, 16, 1), np.float16), 0)
+
+
 def test_per_tensor_fast_mode_within_a_tenth_of_a_db() -> None:
     weight = gaussian((64, 512), seed=5)
     for n_bits in (4, 8):
@@ -234,17 +256,19 @@ def test_small_magnitude_weights_keep_their_resolution() -> None:
 
 
 def test_results_do_not_depend_on_workers_or_batches(monkeypatch) -> None:
+    rng = np.random.default_rng(7)
+    group_scale = np.repeat(np.exp(rng.uniform(-4, 1, size=4)), 16)[:, None]
     cases = [
         (gaussian((48, 128), seed=7), 1),  # sorted rows
-        (gaussian((64, 1024), seed=8), 16),  # per-group histograms (16k values per group)
+        ((gaussian((64, 1024), np.float32, seed=8) * group_scale).astype(np.float16), 16),
         (gaussian((24, 64), np.float32, seed=9), 4),  # float32 groups
         (gaussian((24, 64), seed=10), 0),  # one table
     ]
-    for weight, group_size in cases:
-        reference = palettize(weight, 4, 0, group_size)
+    for (weight, group_size), n_bits in itertools.product(cases, (4, 8)):
+        reference = palettize(weight, n_bits, 0, group_size)
         monkeypatch.setattr(pal, "BATCH_VALUES", 1024)
         for workers in (1, 2, 4):
-            indices, lut = palettize(weight, 4, 0, group_size, num_workers=workers)
+            indices, lut = palettize(weight, n_bits, 0, group_size, num_workers=workers)
             np.testing.assert_array_equal(indices, reference[0])
             np.testing.assert_array_equal(lut, reference[1])
         monkeypatch.undo()

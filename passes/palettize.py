@@ -9,6 +9,7 @@ Optional steps wrap the LUT expansion:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,6 +200,11 @@ def palettize_candidate(candidate: Candidate, base: PalettizeSettings) -> list[O
     return ops
 
 
+def usable_workers(requested: int) -> int:
+    """Threads beyond the cores only add memory (results never depend on the count)."""
+    return max(1, min(requested, os.cpu_count() or 1))
+
+
 @register_pass
 @dataclass(frozen=True)
 class PalettizePass(CoreAIPass):
@@ -247,7 +253,7 @@ class PalettizePass(CoreAIPass):
             self.cluster_dim,
             self.enable_per_channel_scale,
             lut,
-            self.num_kmeans_workers,
+            usable_workers(self.num_kmeans_workers),
             None if self.enable_fast_kmeans_mode else True,
         )
 

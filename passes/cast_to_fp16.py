@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from coreai_opt.dialects.coreai import CastOp, ConstantOp, GraphOp
-from coreai_opt.passes.common import describe, new_constant, where
+from coreai_opt.passes.common import describe, key_hint, new_constant, where
 from xdsl.dialects.builtin import Float16Type, Float32Type, FunctionType, ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation
 from xdsl.rewriter import Rewriter
@@ -31,7 +31,7 @@ def convert_constant(op: ConstantOp, run: PassRun) -> None:
         run.warn(f"constant {describe(op)} has values beyond the f16 range: saturated", where(op))
         values = np.clip(values, -F16_MAX, F16_MAX)
     half = values.astype(np.float16)
-    replacement = new_constant(half, to_f16_type(op.result.type), key_of(op))
+    replacement = new_constant(half, to_f16_type(op.result.type), key_hint(op))
     replacement.location = op.location
     replacement.attributes |= op.attributes
     run.count("constants-converted", 1, "f32 constants converted to f16")
@@ -42,13 +42,6 @@ def convert_constant(op: ConstantOp, run: PassRun) -> None:
     replacement.result.name_hint = op.result.name_hint
     op.detach()
     op.erase()
-
-
-def key_of(op: ConstantOp) -> str:
-    """Keep the resource key of the constant being converted."""
-    from coreai_opt.passes.common import key_hint
-
-    return key_hint(op)
 
 
 def retype(op: Operation) -> None:

@@ -13,6 +13,7 @@ from functools import cache
 
 from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
@@ -53,7 +54,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from coreai_opt.ir.dtypes import bit_width, is_float_type, storage_nbytes
 
-DYNAMIC = -1
+DYNAMIC = DYNAMIC_INDEX
 
 # --------------------------------------------------------------------------- types
 
@@ -133,26 +134,36 @@ def constant_ints(value: SSAValue) -> list[int] | None:
         return None
 
 
+def parse_functional_form(
+    parser: Parser,
+) -> tuple[Sequence[SSAValue], Sequence[Attribute], dict[str, Attribute]]:
+    """`%a, %b {attrs} : (types) -> types` → (operands, result types, attributes)."""
+    operands = (
+        parser.parse_optional_undelimited_comma_separated_list(
+            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
+        )
+        or []
+    )
+    attributes = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
+    type_pos = parser.pos
+    function_type = parser.parse_function_type()
+    if len(function_type.inputs) != len(operands):
+        parser.raise_error(
+            f"expected {len(operands)} operand types, got {len(function_type.inputs)}",
+            type_pos,
+            parser.pos,
+        )
+    resolved = parser.resolve_operands(operands, function_type.inputs.data, type_pos)
+    return resolved, function_type.outputs.data, attributes
+
+
 class FunctionalTypeOp(IRDLOperation):
     """Base of the ops printed `coreai.<op> %a, %b {attrs} : (types) -> type`."""
 
     @classmethod
     def parse(cls, parser: Parser) -> FunctionalTypeOp:
-        operands = parser.parse_optional_undelimited_comma_separated_list(
-            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
-        )
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        type_pos = parser.pos
-        function_type = parser.parse_function_type()
-        if len(function_type.inputs) != len(operands or []):
-            parser.raise_error(
-                f"expected {len(operands or [])} operand types, got {len(function_type.inputs)}",
-                type_pos,
-                parser.pos,
-            )
-        resolved = parser.resolve_operands(operands or [], function_type.inputs.data, type_pos)
-        return cls.build_from_parts(resolved, function_type.outputs.data, attributes)
+        return cls.build_from_parts(*parse_functional_form(parser))
 
     @classmethod
     def build_from_parts(
@@ -682,17 +693,8 @@ class UnknownCoreAIOp(Operation):
 
     @classmethod
     def parse(cls, parser: Parser) -> UnknownCoreAIOp:
-        operands = parser.parse_optional_undelimited_comma_separated_list(
-            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
-        )
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        type_pos = parser.pos
-        function_type = parser.parse_function_type()
-        resolved = parser.resolve_operands(operands or [], function_type.inputs.data, type_pos)
-        return cls.create(
-            operands=resolved, result_types=function_type.outputs.data, attributes=attributes
-        )
+        operands, result_types, attributes = parse_functional_form(parser)
+        return cls.create(operands=operands, result_types=result_types, attributes=attributes)
 
     def print(self, printer: Printer) -> None:
         if self.operands:

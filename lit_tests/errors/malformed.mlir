@@ -25,7 +25,7 @@ coreai.graph @unknown_type(%x: tensor<2xf17>) {
 
 // -----
 
-// CHECK: malformed.mlir:{{[0-9]+}}:{{[0-9]+}}: error: Shape mismatch in dense literal. Expected [2] shape from the type, but got [3] shape.
+// CHECK: malformed.mlir:30:41: error: dense literal has shape [3], tensor<2xsi8> needs [2]
 coreai.graph @literal_shape() {
   %c = coreai.constant dense<[1, 2, 3]> : tensor<2xsi8>
   coreai.output

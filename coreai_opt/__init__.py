@@ -10,17 +10,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AIModelAsset": "coreai_opt.asset",
     "AIProgram": "coreai_opt.program",
     "Pipeline": "coreai_opt.pipeline",
     "register_pass": "coreai_opt.pipeline",
     "CoreAIPass": "coreai_opt.pipeline",
+    "AssetError": "coreai_opt.errors",
     "CoreAIError": "coreai_opt.errors",
     "IRError": "coreai_opt.errors",
     "PipelineError": "coreai_opt.errors",
 }
 
 if TYPE_CHECKING:
-    from coreai_opt.errors import CoreAIError, IRError, PipelineError
+    from coreai_opt.asset import AIModelAsset
+    from coreai_opt.errors import AssetError, CoreAIError, IRError, PipelineError
     from coreai_opt.pipeline import CoreAIPass, Pipeline, register_pass
     from coreai_opt.program import AIProgram
 
@@ -34,7 +37,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AIModelAsset",
     "AIProgram",
+    "AssetError",
     "CoreAIError",
     "CoreAIPass",
     "IRError",

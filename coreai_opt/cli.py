@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 SPLIT_MARKER = "// -----"
+BYTECODE_MAGIC = b"ML\xefR"
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -33,8 +34,18 @@ def build_argument_parser() -> argparse.ArgumentParser:
         prog="coreai-opt",
         description="Compress the weights of Core AI programs (MLIR `coreai` dialect).",
     )
-    parser.add_argument("input", nargs="?", default="-", help="input .mlir file, or - for stdin")
-    parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    parser.add_argument(
+        "input",
+        nargs="?",
+        default="-",
+        help="input .mlir file, MLIR bytecode (.mlirb), .aimodel bundle, or - for stdin",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="output file (default: stdout); a name ending in .aimodel writes a bundle",
+    )
     parser.add_argument(
         "-p",
         "--pass-pipeline",
@@ -54,6 +65,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--print-op-generic", action="store_true", help="print ops in MLIR's generic form"
+    )
+    parser.add_argument(
+        "--emit-bytecode",
+        action="store_true",
+        help="write MLIR bytecode (.mlirb) instead of text",
     )
     parser.add_argument("--mlir-timing", action="store_true", help="report time per pass")
     parser.add_argument(
@@ -245,11 +261,105 @@ def configure_logging(quiet: bool) -> None:
     """Warnings from passes go to stderr as `file:line:col: warning: ...` lines."""
     logger = logging.getLogger("coreai_opt")
     logger.handlers.clear()
-    logger.propagate = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
+def is_bundle_path(path: str) -> bool:
+    """Outputs named `*.aimodel` (and existing bundle directories) are bundles."""
+    return path != "-" and (path.rstrip("/").endswith(".aimodel") or os.path.isdir(path))
+
+
+def input_is_binary(path: str) -> bool:
+    """A bundle directory or a file that starts with MLIR bytecode's magic number."""
+    if path == "-":
+        return False
+    if os.path.isdir(path):
+        bundle_like = path.rstrip("/").endswith(".aimodel")
+        return bundle_like or os.path.isfile(os.path.join(path, "main.mlirb"))
+    from coreai_opt.bytecode import is_bytecode_file
+
+    return is_bytecode_file(path)
+
+
+def load_program(path: str, raw: bytes | None, name: str, timings: Timings | None):
+    """A whole program from a bundle, bytecode (a file or stdin bytes) or text."""
+    from coreai_opt.program import AIProgram
+
+    start = time.perf_counter()
+    if raw is not None:
+        from coreai_opt.bytecode import read_bytecode_bytes
+        from coreai_opt.ir.text import parse_stream, verify_module
+
+        if raw.startswith(BYTECODE_MAGIC):
+            module, metadata = read_bytecode_bytes(raw, name)
+        else:
+            module, metadata = parse_stream(io.BytesIO(raw), name)
+        verify_module(module)
+        program = AIProgram(module, metadata)
+    else:
+        program = AIProgram.load(path)
+    if timings:
+        timings.add("Parser", time.perf_counter() - start)
+    return program
+
+
+def write_program(program, args: argparse.Namespace, timings: Timings | None) -> None:
+    """Stream the result: a bundle, bytecode, or text (never built whole in memory)."""
+    from coreai_opt.ir.text import print_module
+
+    start = time.perf_counter()
+    if is_bundle_path(args.output):
+        from coreai_opt.asset import save_asset
+
+        save_asset(program, args.output, overwrite=True)
+    elif args.emit_bytecode:
+        from coreai_opt.bytecode import write_bytecode, write_bytecode_stream
+
+        if args.output == "-":
+            write_bytecode_stream(program.module, program.metadata, sys.stdout.buffer)
+            sys.stdout.flush()
+        else:
+            write_bytecode(program.module, program.metadata, args.output)
+    elif args.output == "-":
+        print_module(program.module, sys.stdout.buffer, program.metadata, args.print_op_generic)
+        sys.stdout.flush()
+    else:
+        program.save(args.output, generic=args.print_op_generic)
+    if timings:
+        timings.add("Output", time.perf_counter() - start)
+
+
+def run_whole_program(
+    args: argparse.Namespace, options: Options, raw: bytes | None = None, name: str = ""
+) -> int:
+    """Bundles or bytecode in or out: one program, streamed from and to disk."""
+    from coreai_opt.pipeline import Pipeline
+
+    if args.split_input_file:
+        from coreai_opt.errors import CoreAIError
+
+        raise CoreAIError("--split-input-file works on textual input and output only")
+    name = name or args.input
+    if raw is None and args.input == "-":
+        raw, name = read_input("-")
+    program = load_program(args.input, raw, name, options.timings)
+    original = program.copy() if options.report else None
+    pipeline = Pipeline.parse(options.pipeline_text)
+    pipeline.run(program, verify_each=options.verify_each)
+    if original is not None:
+        write_report(original, program, options)
+    if options.timings:
+        for pass_run in pipeline.runs:
+            options.timings.add(pass_run.pass_name, pass_run.seconds)
+    write_program(program, args, options.timings)
+    if args.mlir_pass_statistics:
+        sys.stderr.write(statistics_report(pipeline.runs))
+    if options.timings:
+        sys.stderr.write(options.timings.report())
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -266,7 +376,6 @@ def run(args: argparse.Namespace) -> int:
 
         set_progress(False)
     Pipeline.parse(args.pass_pipeline)  # report pipeline errors before reading input
-    raw, name = read_input(args.input)
     options = Options(
         pipeline_text=args.pass_pipeline,
         generic=args.print_op_generic,
@@ -275,6 +384,11 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         output=args.output,
     )
+    if args.emit_bytecode or is_bundle_path(args.output) or input_is_binary(args.input):
+        return run_whole_program(args, options)
+    raw, name = read_input(args.input)
+    if raw.startswith(BYTECODE_MAGIC):
+        return run_whole_program(args, options, raw, name)
     text = raw.decode("utf-8", errors="surrogateescape")
     chunks = split_chunks(text) if args.split_input_file else None
     runs: list = []
@@ -310,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from coreai_opt.errors import CoreAIError
 
+    logger = logging.getLogger("coreai_opt")
+    saved_logging = (logger.handlers[:], logger.level)
     try:
         return run(args)
     except CoreAIError as error:
@@ -321,6 +437,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("coreai-opt: interrupted\n")
         return 130
+    except BrokenPipeError:  # e.g. `coreai-opt big.aimodel | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except MemoryError:
         sys.stderr.write("coreai-opt: error: out of memory\n")
         return 1
@@ -332,6 +451,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(set COREAI_OPT_DEBUG=1 for a traceback)\n"
         )
         return 1
+    finally:
+        logger.handlers[:] = saved_logging[0]
+        logger.setLevel(saved_logging[1])
+        if args.quiet:
+            from coreai_opt.progress import set_progress
+
+            set_progress(None)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ class AIProgram:
     def __init__(self, module: ModuleOp, metadata: FileMetadata | None = None) -> None:
         self.module = module
         self.metadata = metadata if metadata is not None else FileMetadata()
+        self.bundle_metadata: dict | None = None
+        """`metadata.json` of the `.aimodel` this program was loaded from, if any."""
 
     # ---- construction
     @classmethod
@@ -40,7 +42,21 @@ class AIProgram:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], verify: bool = True) -> AIProgram:
-        """Load a textual `.mlir` file; weights are decoded straight into numpy buffers."""
+        """Load an `.aimodel` bundle, an MLIR bytecode file or a textual `.mlir` file.
+
+        Bundles and bytecode keep their weights on disk (read-only memory maps); text is
+        decoded straight into numpy buffers.
+        """
+        if os.path.isdir(path):
+            from coreai_opt.asset import AIModelAsset
+
+            return AIModelAsset.load(path, verify=verify).program
+        from coreai_opt.bytecode import is_bytecode_file
+
+        if is_bytecode_file(path):
+            from coreai_opt.asset import load_bytecode_program
+
+            return load_bytecode_program(Path(path), verify)
         module, metadata = parse_file(os.fspath(path))
         program = cls(module, metadata)
         if verify:
@@ -49,10 +65,27 @@ class AIProgram:
 
     # ---- output
     def save(self, path: str | os.PathLike[str], generic: bool = False) -> None:
-        """Write textual IR atomically: a temporary sibling file renamed over `path`."""
+        """Write textual IR (MLIR bytecode if `path` ends in `.mlirb`) atomically."""
+        if Path(path).suffix == ".mlirb":
+            from coreai_opt.bytecode import write_bytecode
+
+            write_bytecode(self.module, self.metadata, path)
+            return
         write_atomically(
             Path(path), lambda stream: print_module(self.module, stream, self.metadata, generic)
         )
+
+    def save_asset(
+        self, path: str | os.PathLike[str], metadata: dict | None = None, overwrite: bool = False
+    ) -> None:
+        """Write an `.aimodel` bundle (refuses to replace an existing one unless `overwrite`).
+
+        `metadata` adds to or overrides `author`, `license`, `model_description`,
+        `creation_date` (epoch seconds, default now) and any custom keys.
+        """
+        from coreai_opt.asset import save_asset
+
+        save_asset(self, path, metadata, overwrite)
 
     def __str__(self) -> str:
         return module_to_string(self.module, self.metadata)
@@ -68,7 +101,9 @@ class AIProgram:
 
     def copy(self) -> AIProgram:
         """A structurally independent copy sharing the read-only weight blobs (cheap)."""
-        return AIProgram(self.module.clone(), self.metadata)
+        program = AIProgram(self.module.clone(), self.metadata)
+        program.bundle_metadata = self.bundle_metadata
+        return program
 
     def optimize(self) -> AIProgram:
         """Remove dead constants and other dead pure ops, in place; returns self."""

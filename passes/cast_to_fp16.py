@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from coreai_opt.dialects.coreai import CastOp, ConstantOp, GraphOp
 from coreai_opt.passes.common import describe, key_hint, new_constant, where
+from coreai_opt.passes.compression import release_weight_pages
 from xdsl.dialects.builtin import Float16Type, Float32Type, FunctionType, ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation
 from xdsl.rewriter import Rewriter
@@ -26,7 +27,8 @@ def to_f16_type(type_: Attribute) -> Attribute:
 
 def convert_constant(op: ConstantOp, run: PassRun) -> None:
     """Replace an f32 constant by its f16 rounding (values beyond ±65504 saturate)."""
-    values = elements_array(op.value)
+    values_attr = op.value
+    values = elements_array(values_attr)
     if np.any(np.abs(values) > F16_MAX):
         run.warn(f"constant {describe(op)} has values beyond the f16 range: saturated", where(op))
         values = np.clip(values, -F16_MAX, F16_MAX)
@@ -42,6 +44,7 @@ def convert_constant(op: ConstantOp, run: PassRun) -> None:
     replacement.result.name_hint = op.result.name_hint
     op.detach()
     op.erase()
+    release_weight_pages(values_attr)
 
 
 def retype(op: Operation) -> None:

@@ -27,6 +27,7 @@ from coreai_opt.dialects.coreai import (
     SparseWithBitmaskToDenseOp,
     TransposeOp,
 )
+from coreai_opt.dialects.resources import DenseResourceElementsAttr
 from coreai_opt.passes.common import describe, where
 from xdsl.dialects.builtin import (
     BFloat16Type,
@@ -35,7 +36,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     TensorType,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from coreai_opt.ir.elements import ElidedWeightError, elements_array, stored_nbytes
 from coreai_opt.pipeline import PassRun
@@ -207,7 +208,21 @@ def compress_all(
             run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
             run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
             continue
+        original = op.value
         replace_constant(op, new_ops, run)
+        release_weight_pages(original)
+
+
+def release_weight_pages(value: Attribute) -> None:
+    """Drop the resident pages of a memory-mapped weight once it has been replaced.
+
+    Bundles map their weights from disk; without this every weight a pass has read would
+    stay resident until the pass ends (a model larger than RAM could not be compressed).
+    """
+    if isinstance(value, DenseResourceElementsAttr) and value.blob.data is not None:
+        from coreai_opt.bytecode.mapping import release_pages
+
+        release_pages(value.blob.data.data)
 
 
 def replace_constant(op: ConstantOp, new_ops: list[Operation], run: PassRun) -> None:

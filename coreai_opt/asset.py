@@ -1,0 +1,268 @@
+"""`.aimodel` bundles: `main.mlirb` (bytecode, weights inside), `main.hash`, `metadata.json`.
+
+    asset = AIModelAsset.load("model.aimodel")     # hash verified, weights memory-mapped
+    quantize_weights(coreai_program=asset.program, dtype="int8", in_place=True)
+    asset.program.optimize().save_asset("model_int8.aimodel")
+
+Saving streams the weights into a temporary sibling directory while hashing them, then
+renames it into place: an interrupted save leaves no partial bundle, and neither the input
+nor an existing output is touched until the new bundle is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coreai_opt.bytecode import format_error, image_for
+from coreai_opt.bytecode.encoding import BytecodeFormatError
+from coreai_opt.bytecode.reader import FileSource, read_bytecode_source
+from coreai_opt.errors import AssetError, IRError
+from coreai_opt.program import AIProgram
+
+MAIN = "main.mlirb"
+HASH = "main.hash"
+METADATA = "metadata.json"
+STANDARD_KEYS = ("author", "license", "model_description", "creation_date")
+HASH_CHUNK = 1 << 24
+
+
+@dataclass
+class AIModelAsset:
+    """A loaded bundle: its program (weights memory-mapped) and its metadata."""
+
+    path: Path
+    program: AIProgram
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], verify: bool = True, verify_hash: bool = True
+    ) -> AIModelAsset:
+        """Open a bundle: check `main.hash`, read `metadata.json`, map `main.mlirb`.
+
+        `verify_hash=False` skips hashing the whole file (the one step that reads every
+        weight); `verify=False` skips the IR verifiers.
+        """
+        bundle = Path(path)
+        if not bundle.exists():
+            raise AssetError("no such bundle", str(bundle))
+        if not bundle.is_dir():
+            raise AssetError("not an .aimodel bundle (expected a directory)", str(bundle))
+        main = bundle / MAIN
+        for required in (MAIN, HASH, METADATA):
+            if not (bundle / required).is_file():
+                raise AssetError(f"missing {required}", str(bundle))
+        if verify_hash:
+            check_hash(main, bundle / HASH)
+        metadata = read_metadata(bundle / METADATA)
+        program = load_bytecode_program(main, verify)
+        program.bundle_metadata = dict(metadata)
+        return cls(bundle, program, metadata)
+
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write the program and this asset's metadata as a new bundle."""
+        return save_asset(self.program, path, self.metadata, overwrite)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def file_sha256(path: Path) -> bytes:
+    """SHA-256 of a file, read in chunks into one reused buffer (RSS stays flat)."""
+    hasher = hashlib.sha256()
+    buffer = bytearray(HASH_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as stream:
+        while count := stream.readinto(buffer):
+            hasher.update(view[:count])
+    return hasher.digest()
+
+
+def check_hash(main: Path, hash_file: Path) -> None:
+    """`main.hash` must hold the raw 32-byte SHA-256 of `main.mlirb`."""
+    expected = hash_file.read_bytes()
+    if len(expected) != 32:
+        raise AssetError(
+            f"{HASH} must hold a raw 32-byte SHA-256 digest, found {len(expected)} bytes",
+            str(hash_file),
+        )
+    if file_sha256(main) != expected:
+        raise AssetError(
+            f"{MAIN} does not match {HASH} (the bundle is corrupted or was modified)", str(main)
+        )
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """`metadata.json` as a dict."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AssetError("metadata.json is not valid UTF-8", str(path)) from None
+    except json.JSONDecodeError as error:
+        raise AssetError(
+            f"invalid JSON: {error.msg}", f"{path}:{error.lineno}:{error.colno}"
+        ) from None
+    if not isinstance(value, dict):
+        raise AssetError("metadata.json must hold a JSON object", str(path))
+    return value
+
+
+def load_bytecode_program(path: Path, verify: bool = True) -> AIProgram:
+    """An AIProgram from a `.mlirb` file; IR errors are reported against that file."""
+    name = str(path)
+    try:
+        source = FileSource(name)
+    except FileNotFoundError:
+        raise AssetError("no such file", name) from None
+    except PermissionError:
+        raise AssetError("permission denied", name) from None
+    try:
+        module, file_metadata = read_bytecode_source(source)
+    except BytecodeFormatError as error:
+        raise AssetError(format_error(error), name) from None
+    program = AIProgram(module, file_metadata)
+    if verify:
+        try:
+            program.verify()
+        except IRError as error:
+            located = f" (at {error.where})" if error.where else ""
+            raise AssetError(f"invalid IR: {error.message}{located}", name) from None
+    return program
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def bundle_metadata(program: AIProgram, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The standard keys (from the program's source bundle if any), overlaid by `metadata`."""
+    merged: dict[str, Any] = {"author": "", "license": "", "model_description": ""}
+    merged.update(getattr(program, "bundle_metadata", None) or {})
+    merged["creation_date"] = int(time.time())
+    merged.update(metadata or {})
+    date = merged["creation_date"]
+    if isinstance(date, bool) or not isinstance(date, int):
+        raise AssetError(f"creation_date must be an integer (epoch seconds), got {date!r}")
+    for key in ("author", "license", "model_description"):
+        if not isinstance(merged[key], str):
+            raise AssetError(f"{key} must be a string, got {merged[key]!r}")
+    try:
+        json.dumps(merged)
+    except (TypeError, ValueError) as error:
+        raise AssetError(f"metadata is not JSON-serialisable: {error}") from None
+    return merged
+
+
+def is_bundle(path: Path) -> bool:
+    """A directory holding `main.mlirb` (what we are willing to replace)."""
+    return path.is_dir() and (path / MAIN).is_file()
+
+
+def save_asset(
+    program: AIProgram,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write `program` as an `.aimodel` bundle at `path`; returns the bundle's path.
+
+    Refuses an existing `path` unless `overwrite=True` (and even then only replaces an
+    existing bundle or an empty directory, never another kind of file or directory).
+    """
+    bundle = Path(path)
+    check_destination(bundle, overwrite)
+    content = bundle_metadata(program, metadata)
+    image = image_for(program.module, program.metadata, str(bundle / MAIN))
+    staging = make_sibling_dir(bundle, "tmp")
+    try:
+        digest = hashlib.sha256()
+        with open(staging / MAIN, "wb") as stream:
+            image.write_to(stream, digest)
+            stream.flush()
+            os.fsync(stream.fileno())
+        write_synced(staging / HASH, digest.digest())
+        text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+        write_synced(staging / METADATA, text.encode("utf-8"))
+        swap_into_place(staging, bundle)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return bundle
+
+
+def check_destination(bundle: Path, overwrite: bool) -> None:
+    """The parent must exist; an existing target needs `overwrite` and must be a bundle."""
+    parent = bundle.parent
+    if not parent.is_dir():
+        raise AssetError("the output directory does not exist", str(bundle))
+    if not (bundle.exists() or bundle.is_symlink()):
+        return
+    if not overwrite:
+        raise AssetError("already exists (pass overwrite=True to replace it)", str(bundle))
+    empty_dir = bundle.is_dir() and not any(bundle.iterdir())
+    if not (is_bundle(bundle) or empty_dir) or bundle.is_symlink():
+        raise AssetError(
+            "exists and is not an .aimodel bundle; refusing to replace it", str(bundle)
+        )
+
+
+def make_sibling_dir(bundle: Path, kind: str) -> Path:
+    """A fresh hidden directory next to `bundle` (permissions from the umask)."""
+    while True:
+        candidate = bundle.parent / f".{bundle.name}.{secrets.token_hex(6)}.{kind}"
+        try:
+            os.mkdir(candidate)
+            return candidate
+        except FileExistsError:
+            continue
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Write a small file and flush it to disk."""
+    with open(path, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def swap_into_place(staging: Path, bundle: Path) -> None:
+    """Rename the finished bundle over `bundle`; an old one is moved aside, then deleted.
+
+    Files of the old bundle that are still memory-mapped (a program loaded from it) stay
+    readable: unlinking keeps their data alive until the mappings go away.
+    """
+    retired = None
+    if bundle.exists():
+        retired = make_sibling_dir(bundle, "old")
+        os.rename(bundle, retired / "bundle")
+    try:
+        os.rename(staging, bundle)
+    except BaseException:
+        if retired is not None:
+            os.rename(retired / "bundle", bundle)
+            shutil.rmtree(retired, ignore_errors=True)
+        raise
+    sync_directory(bundle.parent)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def sync_directory(directory: Path) -> None:
+    """Make a rename durable (best effort where directories cannot be opened)."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

@@ -110,38 +110,13 @@ def step_save_copy(bundle: str, target: str) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_rss": peak_rss()}
 
 
-def release_replaced_weights() -> None:
-    """The change proposed for `passes/compression.py`: once a weight constant has been
-    replaced by its compressed form, give the pages of its mapped blob back.
-
-    Without it the pass keeps every replaced op alive until it finishes, so every input
-    page it read stays resident and the peak RSS includes the whole input.
-    """
-    import coreai_opt.passes.compression as compression
-    from coreai_opt.dialects.resources import DenseResourceElementsAttr
-
-    from coreai_opt.bytecode.mapping import release_pages
-
-    replace = compression.replace_constant
-
-    def replace_and_release(op, new_ops, run) -> None:
-        value = op.value
-        replace(op, new_ops, run)
-        if isinstance(value, DenseResourceElementsAttr) and value.blob.data is not None:
-            release_pages(value.blob.data.data)
-
-    compression.replace_constant = replace_and_release
-
-
-def step_quantize(bundle: str, target: str, release: str = "as-is") -> dict:
+def step_quantize(bundle: str, target: str) -> dict:
     """load -> quantize<dtype=int8> -> save_asset, end to end."""
     from coreai_opt.dialects.resources import DenseResourceElementsAttr
 
     from coreai_opt.asset import AIModelAsset
     from coreai_opt.pipeline import Pipeline
 
-    if release == "release":
-        release_replaced_weights()
     start = time.perf_counter()
     program = AIModelAsset.load(bundle).program
     loaded = time.perf_counter()
@@ -240,20 +215,18 @@ def main() -> None:
         )
         shutil.rmtree(copy, ignore_errors=True)
 
-        for mode in ("as-is", "release"):
-            quant = run_step("quantize", str(bundle), str(quantized), mode)
-            out_size = tree_size(quantized)
-            shutil.rmtree(quantized, ignore_errors=True)
-            budget = out_size + 3 * quant["largest_tensor"] + 500e6
-            label = "" if mode == "as-is" else ", pages of replaced weights released"
-            print(
-                f"quantize<dtype=int8> load+compress+save{label}: {quant['seconds']:.1f} s "
-                f"(load {quant['load_s']:.1f}, compress {quant['compress_s']:.1f}, "
-                f"save {quant['save_s']:.1f}), peak RSS {quant['peak_rss'] / MB:.0f} MB, "
-                f"output {out_size / MB:.0f} MB, largest tensor "
-                f"{quant['largest_tensor'] / MB:.0f} MB, budget {budget / MB:.0f} MB "
-                f"[{verdict(quant['peak_rss'] <= budget)}]"
-            )
+        quant = run_step("quantize", str(bundle), str(quantized))
+        out_size = tree_size(quantized)
+        shutil.rmtree(quantized, ignore_errors=True)
+        budget = out_size + 3 * quant["largest_tensor"] + 500e6
+        print(
+            f"quantize<dtype=int8> load+compress+save: {quant['seconds']:.1f} s "
+            f"(load {quant['load_s']:.1f}, compress {quant['compress_s']:.1f}, "
+            f"save {quant['save_s']:.1f}), peak RSS {quant['peak_rss'] / MB:.0f} MB, "
+            f"output {out_size / MB:.0f} MB, largest tensor "
+            f"{quant['largest_tensor'] / MB:.0f} MB, budget {budget / MB:.0f} MB "
+            f"[{verdict(quant['peak_rss'] <= budget)}]"
+        )
     finally:
         if not args.keep:
             for path in (bundle, copy, quantized, bundle.with_suffix(".weights")):

@@ -31,8 +31,19 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def generate(path: str, count: int) -> int:
+    """Write the seeded module: `count` alternating 4096x2048 / 2048x4096 f16 weights."""
+    from coreai_opt.synthetic import Layer, write_module
+
+    layers = [Layer(f"w{i}", (4096, 2048) if i % 2 == 0 else (2048, 4096)) for i in range(count)]
+    return write_module(path, layers, seed=0)
+
+
 def child(step: str, source: str, target: str) -> None:
     """Run one measured step in this process and print a JSON line."""
+    if step == "generate":
+        print(generate(source, int(target)))
+        return
     from coreai_opt.program import AIProgram
 
     start = time.perf_counter()
@@ -65,16 +76,18 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    from coreai_opt.synthetic import Layer, write_module
-
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     source, target = workdir / "big.mlir", workdir / "big_out.mlir"
-    layers = [
-        Layer(f"w{i}", (4096, 2048) if i % 2 == 0 else (2048, 4096)) for i in range(args.layers)
-    ]
     start = time.perf_counter()
-    weight_bytes = write_module(source, layers, seed=0)
+    # Generate in a child too: a child's peak RSS includes its parent's size at spawn.
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", "generate", str(source), str(args.layers)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    weight_bytes = int(output.strip().splitlines()[-1])
     print(
         f"generated {weight_bytes / MB:.0f} MiB of f16 weights, "
         f"{source.stat().st_size / MB:.0f} MiB of text in {time.perf_counter() - start:.1f} s"

@@ -16,7 +16,7 @@ from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 
-DEFAULT_ALIGNMENT = 64
+MAX_NATURAL_ALIGNMENT = 8
 
 
 class Blob:
@@ -27,8 +27,16 @@ class Blob:
 
     __slots__ = ("alignment", "data")
 
-    def __init__(self, data: np.ndarray, alignment: int = DEFAULT_ALIGNMENT) -> None:
-        flat = np.asarray(data).reshape(-1).view(np.uint8)
+    def __init__(self, data: np.ndarray, alignment: int | None = None) -> None:
+        """`alignment` defaults to the element size (MLIR's habit: 2 for f16, 1 for packed).
+
+        Larger alignments make MLIR's bytecode reader reject files it reads into a heap
+        buffer, so they are never chosen implicitly.
+        """
+        array = np.asarray(data)
+        if alignment is None:
+            alignment = min(max(array.dtype.itemsize, 1), MAX_NATURAL_ALIGNMENT)
+        flat = array.reshape(-1).view(np.uint8)
         if flat.flags.writeable and not isinstance(flat, np.memmap):
             flat.flags.writeable = False
         self.data = flat

@@ -517,6 +517,31 @@ def test_mlir_opt_reads_our_weights_bit_for_bit(small_program: AIProgram) -> Non
 
 
 @needs_mlir_opt
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        "quantize<dtype=int4,granularity=per_block>",
+        "palettize<n_bits=3,lut_dtype=int8,granularity=per_channel>",
+        "sparsify,quantize<dtype=fp8_e4m3fn>",
+        "quantize<dtype=fp4_e2m1fn,granularity=per_block>",
+    ],
+)
+def test_mlir_opt_reads_our_compressed_programs(small_program: AIProgram, pipeline: str) -> None:
+    """Interop check 1 on blobs our passes create (sub-byte, f8, masks), read from a file."""
+    from coreai_opt.pipeline import Pipeline
+
+    program = small_program.copy()
+    Pipeline.parse(pipeline).run(program)
+    module, metadata = program.module, program.metadata
+    generic = module_to_string(module, metadata, generic=True).encode()
+    from_text = mlir_opt(generic)
+    from_bytecode = mlir_opt(bytecode_bytes(module, metadata))
+    assert from_text.returncode == 0, from_text.stderr
+    assert from_bytecode.returncode == 0, from_bytecode.stderr
+    assert from_bytecode.stdout == from_text.stdout
+
+
+@needs_mlir_opt
 def test_bytecode_written_by_mlir_opt_loads_to_the_same_program() -> None:
     """Interop check 2: `mlir-opt --emit-bytecode` output reads back to our program."""
     checked = 0

@@ -24,7 +24,7 @@ from typing import Any
 from coreai_opt.bytecode import format_error, image_for
 from coreai_opt.bytecode.encoding import BytecodeFormatError
 from coreai_opt.bytecode.reader import FileSource, read_bytecode_source
-from coreai_opt.errors import AssetError, IRError
+from coreai_opt.errors import AssetError, IRError, opening
 from coreai_opt.program import AIProgram
 
 MAIN = "main.mlirb"
@@ -118,12 +118,8 @@ def read_metadata(path: Path) -> dict[str, Any]:
 def load_bytecode_program(path: Path, verify: bool = True) -> AIProgram:
     """An AIProgram from a `.mlirb` file; IR errors are reported against that file."""
     name = str(path)
-    try:
+    with opening(name, AssetError, "an MLIR bytecode file"):
         source = FileSource(name)
-    except FileNotFoundError:
-        raise AssetError("no such file", name) from None
-    except PermissionError:
-        raise AssetError("permission denied", name) from None
     try:
         module, file_metadata = read_bytecode_source(source)
     except BytecodeFormatError as error:

@@ -155,19 +155,12 @@ def list_passes() -> str:
 
 def read_input(path: str) -> tuple[bytes, str]:
     """The raw input and the name used in diagnostics."""
-    from coreai_opt.errors import IRError
+    from coreai_opt.errors import IRError, opening
 
     if path == "-":
         return sys.stdin.buffer.read(), "<stdin>"
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(), path
-    except FileNotFoundError:
-        raise IRError("no such file", path) from None
-    except IsADirectoryError:
-        raise IRError("is a directory, expected a .mlir file", path) from None
-    except PermissionError:
-        raise IRError("permission denied", path) from None
+    with opening(path, IRError, "a .mlir file"), open(path, "rb") as stream:
+        return stream.read(), path
 
 
 def split_chunks(text: str) -> list[str]:

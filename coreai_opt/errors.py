@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CoreAIError(Exception):
     """A user-facing error: bad IR, bad pipeline, bad file. Never shown with a traceback."""
@@ -27,3 +30,18 @@ class PipelineError(CoreAIError):
 
 class AssetError(CoreAIError):
     """A missing, corrupt or unwritable `.aimodel` bundle or file."""
+
+
+@contextmanager
+def opening(
+    path: str, error: type[CoreAIError] = IRError, expected: str = "a file"
+) -> Iterator[None]:
+    """Turn the OS errors of opening `path` into one-line errors naming it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise error("no such file", path) from None
+    except IsADirectoryError:
+        raise error(f"is a directory, expected {expected}", path) from None
+    except PermissionError:
+        raise error("permission denied", path) from None

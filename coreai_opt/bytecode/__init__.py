@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 from coreai_opt.bytecode.encoding import MAGIC, VERSION, BytecodeFormatError
 from coreai_opt.bytecode.reader import BytesSource, FileSource, Source, read_bytecode_source
 from coreai_opt.bytecode.writer import BytecodeImage, BytecodeWriteError, build_image
-from coreai_opt.errors import AssetError
+from coreai_opt.errors import AssetError, opening
 from coreai_opt.ir.text import FileMetadata
 
 __all__ = [
@@ -53,14 +53,8 @@ def read_source(source: Source) -> tuple[ModuleOp, FileMetadata]:
 def read_bytecode(path: str | os.PathLike[str]) -> tuple[ModuleOp, FileMetadata]:
     """Read a `.mlirb` file; weights stay on disk as read-only memory maps."""
     name = os.fspath(path)
-    try:
+    with opening(name, AssetError, "an MLIR bytecode file"):
         source = FileSource(name)
-    except FileNotFoundError:
-        raise AssetError("no such file", name) from None
-    except IsADirectoryError:
-        raise AssetError("is a directory, expected an MLIR bytecode file", name) from None
-    except PermissionError:
-        raise AssetError("permission denied", name) from None
     return read_source(source)
 
 

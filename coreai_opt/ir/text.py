@@ -41,7 +41,7 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 
 from coreai_opt.dialects.coreai import CoreAI, UnknownCoreAIOp, unknown_op_class
 from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
-from coreai_opt.errors import IRError
+from coreai_opt.errors import IRError, opening
 
 CHUNK = 1 << 24
 """Bytes of text read or written at a time when streaming resources."""
@@ -560,15 +560,8 @@ def parse_text(text: str, name: str = "<string>") -> tuple[ModuleOp, FileMetadat
 
 def parse_file(path: str, name: str | None = None) -> tuple[ModuleOp, FileMetadata]:
     """Parse a textual `.mlir` file, streaming its resource section."""
-    try:
-        with open(path, "rb") as stream:
-            return parse_stream(stream, name or path)
-    except FileNotFoundError:
-        raise IRError("no such file", path) from None
-    except IsADirectoryError:
-        raise IRError("is a directory, expected a .mlir file", path) from None
-    except PermissionError:
-        raise IRError("permission denied", path) from None
+    with opening(path, IRError, "a .mlir file"), open(path, "rb") as stream:
+        return parse_stream(stream, name or path)
 
 
 def verify_module(module: ModuleOp) -> None:

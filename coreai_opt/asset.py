@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import secrets
 import shutil
@@ -76,13 +77,22 @@ class AIModelAsset:
 
 
 def file_sha256(path: Path) -> bytes:
-    """SHA-256 of a file, read in chunks into one reused buffer (RSS stays flat)."""
+    """SHA-256 of a file, hashed straight from a memory map (no copy); the pages already
+    hashed are dropped as it goes, so RSS stays flat for files larger than RAM."""
     hasher = hashlib.sha256()
-    buffer = bytearray(HASH_CHUNK)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as stream:
-        while count := stream.readinto(buffer):
-            hasher.update(view[:count])
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size == 0:
+            return hasher.digest()
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapping:
+            mapping.madvise(mmap.MADV_SEQUENTIAL)
+            view = memoryview(mapping)
+            try:
+                for start in range(0, size, HASH_CHUNK):
+                    hasher.update(view[start : start + HASH_CHUNK])
+                    mapping.madvise(mmap.MADV_DONTNEED, start, min(HASH_CHUNK, size - start))
+            finally:
+                view.release()
     return hasher.digest()
 
 

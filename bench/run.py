@@ -37,6 +37,7 @@ CONFIGS: dict[str, str] = {
         "palettize<n_bits=4,granularity=per_grouped_channel,group_size=16>"
     ),
     "palettize 4-bit per-channel": "palettize<n_bits=4,granularity=per_channel>",
+    "palettize 4-bit per-tensor + pcs": "palettize<n_bits=4,enable_per_channel_scale=true>",
     "sparsify 50%": "sparsify<target_sparsity=0.5>",
     "sparsify 50% + int8": "sparsify<target_sparsity=0.5>,quantize<dtype=int8>",
     "sparsify 50% + palettize 4-bit": "sparsify<target_sparsity=0.5>,palettize<n_bits=4>",

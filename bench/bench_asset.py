@@ -196,6 +196,7 @@ def main() -> None:
             f"bundle in {seconds:.1f} s"
         )
 
+        os.sync()  # let the freshly written bundle reach the disk: measure a settled cache
         load = run_step("load", str(bundle), "hash")
         print(
             f"AIModelAsset.load (SHA-256 checked): {load['seconds']:.2f} s, "

@@ -287,6 +287,26 @@ class InvokeOp(IRDLOperation):
 
     assembly_format = "$callee `(` $arguments `)` attr-dict `:` functional-type($arguments, $res)"
 
+    def verify_(self) -> None:
+        from xdsl.traits import SymbolTable
+
+        graph = SymbolTable.lookup_symbol(self, self.callee)
+        if graph is None:
+            return  # the callee may live in a module this one is linked with
+        if not isinstance(graph, GraphOp):
+            raise VerifyException(f"'{self.callee}' is a {graph.name}, not a coreai.graph")
+        signature = graph.function_type
+        if tuple(self.arguments.types) != signature.inputs.data:
+            raise VerifyException(
+                f"arguments ({', '.join(map(str, self.arguments.types))}) do not match "
+                f"{self.callee}'s inputs ({', '.join(map(str, signature.inputs.data))})"
+            )
+        if tuple(self.res.types) != signature.outputs.data:
+            raise VerifyException(
+                f"results ({', '.join(map(str, self.res.types))}) do not match "
+                f"{self.callee}'s results ({', '.join(map(str, signature.outputs.data))})"
+            )
+
 
 # --------------------------------------------------------------------------- constants
 

@@ -29,9 +29,9 @@ def convert_constant(op: ConstantOp, run: PassRun) -> None:
     """Replace an f32 constant by its f16 rounding (values beyond ±65504 saturate)."""
     values_attr = op.value
     values = elements_array(values_attr)
-    if np.any(np.abs(values) > F16_MAX):
+    if np.any(np.isfinite(values) & (np.abs(values) > F16_MAX)):
         run.warn(f"constant {describe(op)} has values beyond the f16 range: saturated", where(op))
-        values = np.clip(values, -F16_MAX, F16_MAX)
+        values = np.where(np.isfinite(values), np.clip(values, -F16_MAX, F16_MAX), values)
     half = values.astype(np.float16)
     replacement = new_constant(half, to_f16_type(op.result.type), key_hint(op))
     replacement.location = op.location

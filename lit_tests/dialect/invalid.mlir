@@ -432,3 +432,25 @@ coreai.graph @output_empty(%x: tensor<2xf16>) -> tensor<2xf16> {
 
 // CHECK: invalid.mlir:434:1: error: 'coreai.output' op 'coreai.output' expects parent op 'coreai.graph'
 coreai.output
+
+// -----
+
+// CHECK: error: 'coreai.invoke' op arguments (tensor<2xf32>) do not match @callee's inputs (tensor<2xf16>)
+coreai.graph @callee(%a: tensor<2xf16>) -> tensor<2xf16> {
+  coreai.output %a : tensor<2xf16>
+}
+coreai.graph @caller(%x: tensor<2xf32>) -> tensor<2xf16> {
+  %y = coreai.invoke @callee(%x) : (tensor<2xf32>) -> tensor<2xf16>
+  coreai.output %y : tensor<2xf16>
+}
+
+// -----
+
+// CHECK: error: 'coreai.invoke' op results (tensor<4xf16>) do not match @callee2's results (tensor<2xf16>)
+coreai.graph @callee2(%a: tensor<2xf16>) -> tensor<2xf16> {
+  coreai.output %a : tensor<2xf16>
+}
+coreai.graph @caller2(%x: tensor<2xf16>) -> tensor<4xf16> {
+  %y = coreai.invoke @callee2(%x) : (tensor<2xf16>) -> tensor<4xf16>
+  coreai.output %y : tensor<4xf16>
+}

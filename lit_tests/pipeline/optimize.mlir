@@ -45,14 +45,14 @@ coreai.graph @dead_constants(%x: tensor<1x4xf16> {coreai.name = "x"}, %unused: t
 // CHECK-NEXT:    %r = coreai.random_normal {seed = 1 : ui32} : () -> tensor<2xf16>
 // CHECK-NEXT:    coreai.debug_print %c : (tensor<2xf16>) -> ()
 // CHECK-NEXT:    %s = coreai.softmax %c {axis = -1 : si32} : (tensor<2xf16>) -> tensor<2xf16>
-// CHECK-NEXT:    %i = coreai.invoke @side_effects() : () -> tensor<2xf16>
+// CHECK-NEXT:    %i = coreai.invoke @elsewhere() : () -> tensor<2xf16>
 // CHECK-NEXT:    coreai.output
 coreai.graph @side_effects() {
   %c = coreai.constant dense<1.0> : tensor<2xf16>
   %r = coreai.random_normal {seed = 1 : ui32} : () -> tensor<2xf16>
   coreai.debug_print %c : (tensor<2xf16>) -> ()
   %s = coreai.softmax %c {axis = -1 : si32} : (tensor<2xf16>) -> tensor<2xf16>
-  %i = coreai.invoke @side_effects() : () -> tensor<2xf16>
+  %i = coreai.invoke @elsewhere() : () -> tensor<2xf16>
   coreai.output
 }
 

@@ -377,7 +377,14 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         output=args.output,
     )
-    if args.emit_bytecode or is_bundle_path(args.output) or input_is_binary(args.input):
+    if os.path.isdir(args.input) and not input_is_binary(args.input):
+        from coreai_opt.errors import IRError
+
+        raise IRError("is a directory, expected a .mlir file or an .aimodel bundle", args.input)
+    streamable = not args.split_input_file and args.input != "-"
+    if streamable or args.emit_bytecode or is_bundle_path(args.output):
+        return run_whole_program(args, options)
+    if input_is_binary(args.input):
         return run_whole_program(args, options)
     raw, name = read_input(args.input)
     if raw.startswith(BYTECODE_MAGIC):

@@ -126,6 +126,13 @@ class AIProgram:
         return sum(stored_nbytes(op.value) for op in self.constants())
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: Path, write) -> None:
     """Call `write(binary_stream)` on a temporary sibling of `path`, then rename it."""
     directory = path.parent if str(path.parent) else Path(".")
@@ -133,6 +140,7 @@ def write_atomically(path: Path, write) -> None:
         raise IRError("the output directory does not exist", str(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 is not what users expect
         with os.fdopen(handle, "wb") as stream:
             write(stream)
         os.replace(temporary, path)

@@ -278,3 +278,17 @@ def test_vector_lut_axis_out_of_range_is_rejected(axis: int) -> None:
     except IRError as error:
         raised = str(error).startswith("x.mlir:5:3: error: 'coreai.lut_to_dense' op")
     assert raised
+
+
+def test_saved_files_follow_the_umask(tmp_path) -> None:
+    """Atomic saves must not leave mkstemp's 0600 mode on the result."""
+    import os
+    import stat
+
+    program = AIProgram.parse("module {\n}\n")
+    mask = os.umask(0o022)
+    try:
+        program.save(tmp_path / "out.mlir")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "out.mlir").stat().st_mode) == 0o644

@@ -134,7 +134,15 @@ def current_umask() -> int:
 
 
 def write_atomically(path: Path, write) -> None:
-    """Call `write(binary_stream)` on a temporary sibling of `path`, then rename it."""
+    """Call `write(binary_stream)` on a temporary sibling of `path`, then rename it.
+
+    Devices and pipes (`-o /dev/null`, a FIFO) are written in place: renaming over them
+    would replace the device node itself.
+    """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, "wb") as stream:
+            write(stream)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise IRError("the output directory does not exist", str(path))

@@ -292,3 +292,12 @@ def test_saved_files_follow_the_umask(tmp_path) -> None:
     finally:
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "out.mlir").stat().st_mode) == 0o644
+
+
+def test_saving_to_a_device_writes_through_it(tmp_path) -> None:
+    """`-o /dev/null` must write to the device, never rename a file over it."""
+    import stat
+    from pathlib import Path
+
+    AIProgram.parse("module {\n}\n").save(Path("/dev/null"))
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)

@@ -343,6 +343,8 @@ class PipelineSyntax:
         """`key=value` pairs separated by commas or spaces, up to `closer`."""
         values: dict[str, str] = {}
         while not self.accept(closer):
+            if self.pos >= len(self.text):
+                raise self.error(f"missing '{closer}'")
             key = self.name()
             if not self.accept("="):
                 raise self.error(f"expected '=' after option '{key}'")

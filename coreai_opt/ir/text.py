@@ -571,7 +571,23 @@ def verify_module(module: ModuleOp) -> None:
             op.verify(verify_nested_ops=False)
         except (VerifyException, ValueError) as error:
             message = " ".join(line.strip() for line in str(error).strip().splitlines())
-            raise IRError(f"'{op.name}' op {message}", source_location(op)) from None
+            where = source_location(redefined_symbol(op, message) or op)
+            raise IRError(f"'{op.name}' op {message}", where) from None
+
+
+def redefined_symbol(table: Operation, message: str) -> Operation | None:
+    """For "Redefinition of symbol", the second op defining that name (it has a location)."""
+    match = re.search(r'Redefinition of symbol "([^"]+)"', message)
+    if match is None:
+        return None
+    seen = False
+    for op in table.regions[0].ops if table.regions else ():
+        name = op.properties.get("sym_name") or op.attributes.get("sym_name")
+        if isinstance(name, StringAttr) and name.data == match.group(1):
+            if seen:
+                return op
+            seen = True
+    return None
 
 
 # --------------------------------------------------------------------------- printer

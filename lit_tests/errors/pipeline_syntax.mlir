@@ -15,3 +15,7 @@
 coreai.graph @main() {
   coreai.output
 }
+
+// An unclosed option list names the missing bracket.
+// RUN: not coreai-opt %s -p "optimize<" 2>&1 | filecheck %s --check-prefix=UNCLOSED
+// UNCLOSED: error: missing '>' at column 10 of 'optimize<'

@@ -87,6 +87,15 @@ def as_enum(enum_type: type[Enum], value: Any, name: str) -> Any:
     raise ValueError(f"`{name}` must be one of [{allowed}], got {value!r}")
 
 
+def lookup(enum_type: type[Enum], value: Any, allowed: tuple) -> Any:
+    """The member of `allowed` that `value` names (enum or string), or None if none does."""
+    try:
+        member = as_enum(enum_type, value, "")
+    except ValueError:
+        return None
+    return member if member in allowed else None
+
+
 def validate_quantize(
     dtype: Any, qscheme: Any, granularity: Any, block_size: int, scale_dtype: Any
 ) -> tuple[DType, QScheme, CompressionGranularity, DType | None]:
@@ -148,24 +157,17 @@ def validate_palettize(
         raise ValueError(f"`cluster_dim` must be a positive integer, got {cluster_dim!r}")
     if enable_per_channel_scale and cluster_dim > 1:
         raise ValueError("`enable_per_channel_scale=True` is not supported with `cluster_dim > 1`.")
-    allowed_luts = [d.value for d in LUT_DTYPES]
-    try:
-        lut = as_enum(DType, lut_dtype, "lut_dtype")
-    except ValueError:
-        lut = "invalid"
-    if lut is not None and lut not in LUT_DTYPES:
+    lut = None if lut_dtype is None else lookup(DType, lut_dtype, LUT_DTYPES)
+    if lut_dtype is not None and lut is None:
+        allowed_luts = [d.value for d in LUT_DTYPES]
         raise ValueError(f"`lut_dtype` must be one of {allowed_luts} or None, got {lut_dtype!r}")
     if isinstance(n_bits, bool) or n_bits not in PALETTIZE_NBITS:
         raise ValueError(f"`n_bits` must be one of {list(PALETTIZE_NBITS)}, got {n_bits!r}")
-    allowed_granularities = [g.value for g in PALETTIZE_GRANULARITIES]
-    try:
-        granularity = as_enum(CompressionGranularity, granularity, "granularity")
-    except ValueError:
-        granularity = "invalid"
-    if granularity not in PALETTIZE_GRANULARITIES:
-        raise ValueError(
-            f"`granularity` must be one of {allowed_granularities}, got {granularity!r}"
-        )
+    requested = granularity
+    granularity = lookup(CompressionGranularity, requested, PALETTIZE_GRANULARITIES)
+    if granularity is None:
+        allowed_granularities = [g.value for g in PALETTIZE_GRANULARITIES]
+        raise ValueError(f"`granularity` must be one of {allowed_granularities}, got {requested!r}")
     if granularity == CompressionGranularity.PER_GROUPED_CHANNEL and (
         not isinstance(group_size, int) or group_size < 1
     ):
@@ -191,12 +193,11 @@ def validate_sparsify(
         raise ValueError("One of `target_sparsity` or `n_m_ratio` must be set.")
     if quantize_dtype is not None and palettize_nbits is not None:
         raise ValueError("`quantize_dtype` and `palettize_nbits` cannot both be set.")
-    allowed_q = [d.value for d in SPARSE_QUANTIZE_DTYPES]
-    try:
-        q_dtype = as_enum(DType, quantize_dtype, "quantize_dtype")
-    except ValueError:
-        q_dtype = "invalid"
-    if q_dtype is not None and q_dtype not in SPARSE_QUANTIZE_DTYPES:
+    q_dtype = (
+        None if quantize_dtype is None else lookup(DType, quantize_dtype, SPARSE_QUANTIZE_DTYPES)
+    )
+    if quantize_dtype is not None and q_dtype is None:
+        allowed_q = [d.value for d in SPARSE_QUANTIZE_DTYPES]
         raise ValueError(f"Invalid quantize_dtype {quantize_dtype!r}: must be one of {allowed_q}")
     if palettize_nbits is not None and (
         isinstance(palettize_nbits, bool) or palettize_nbits not in PALETTIZE_NBITS

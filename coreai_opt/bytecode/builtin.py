@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import (
     AffineMapAttr,
@@ -29,14 +28,6 @@ from xdsl.dialects.builtin import (
     Float4E2M1FNType,
     Float6E2M3FNType,
     Float6E3M2FNType,
-    Float8E3M4Type,
-    Float8E4M3B11FNUZType,
-    Float8E4M3FNType,
-    Float8E4M3FNUZType,
-    Float8E4M3Type,
-    Float8E5M2FNUZType,
-    Float8E5M2Type,
-    Float8E8M0FNUType,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -68,6 +59,7 @@ from xdsl.ir.affine import AffineMap
 
 from coreai_opt.bytecode.encoding import BytecodeFormatError, Cursor
 from coreai_opt.dialects.resources import DenseResourceElementsAttr
+from coreai_opt.ir.dtypes import FLOAT_DTYPES
 
 DYNAMIC = -(1 << 63)
 """The dynamic dimension, in MLIR and in xDSL."""
@@ -142,23 +134,6 @@ SIMPLE_TYPES: dict[int, type[Attribute]] = {
 }
 SIMPLE_TYPE_CODES = {cls: code for code, cls in SIMPLE_TYPES.items()}
 
-FLOAT_DTYPES: dict[type[Attribute], np.dtype] = {
-    Float16Type: np.dtype(np.float16),
-    BFloat16Type: np.dtype(ml_dtypes.bfloat16),
-    Float32Type: np.dtype(np.float32),
-    Float64Type: np.dtype(np.float64),
-    Float8E4M3FNType: np.dtype(ml_dtypes.float8_e4m3fn),
-    Float8E5M2Type: np.dtype(ml_dtypes.float8_e5m2),
-    Float8E8M0FNUType: np.dtype(ml_dtypes.float8_e8m0fnu),
-    Float8E4M3Type: np.dtype(ml_dtypes.float8_e4m3),
-    Float8E5M2FNUZType: np.dtype(ml_dtypes.float8_e5m2fnuz),
-    Float8E4M3FNUZType: np.dtype(ml_dtypes.float8_e4m3fnuz),
-    Float8E4M3B11FNUZType: np.dtype(ml_dtypes.float8_e4m3b11fnuz),
-    Float8E3M4Type: np.dtype(ml_dtypes.float8_e3m4),
-    Float6E2M3FNType: np.dtype(ml_dtypes.float6_e2m3fn),
-    Float6E3M2FNType: np.dtype(ml_dtypes.float6_e3m2fn),
-    Float4E2M1FNType: np.dtype(ml_dtypes.float4_e2m1fn),
-}
 FLOAT_BITS: dict[type[Attribute], int] = {
     Float6E2M3FNType: 6,
     Float6E3M2FNType: 6,

@@ -7,7 +7,14 @@ import numpy as np
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float4E2M1FNType,
+    Float6E2M3FNType,
+    Float6E3M2FNType,
+    Float8E3M4Type,
+    Float8E4M3B11FNUZType,
     Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E4M3Type,
+    Float8E5M2FNUZType,
     Float8E5M2Type,
     Float8E8M0FNUType,
     Float16Type,
@@ -18,7 +25,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
-_FLOAT_DTYPES: dict[type[Attribute], np.dtype] = {
+FLOAT_DTYPES: dict[type[Attribute], np.dtype] = {
+    # MLIR float element types and the numpy (ml_dtypes) type holding one element.
     Float16Type: np.dtype(np.float16),
     BFloat16Type: np.dtype(ml_dtypes.bfloat16),
     Float32Type: np.dtype(np.float32),
@@ -26,6 +34,13 @@ _FLOAT_DTYPES: dict[type[Attribute], np.dtype] = {
     Float8E4M3FNType: np.dtype(ml_dtypes.float8_e4m3fn),
     Float8E5M2Type: np.dtype(ml_dtypes.float8_e5m2),
     Float8E8M0FNUType: np.dtype(ml_dtypes.float8_e8m0fnu),
+    Float8E4M3Type: np.dtype(ml_dtypes.float8_e4m3),
+    Float8E5M2FNUZType: np.dtype(ml_dtypes.float8_e5m2fnuz),
+    Float8E4M3FNUZType: np.dtype(ml_dtypes.float8_e4m3fnuz),
+    Float8E4M3B11FNUZType: np.dtype(ml_dtypes.float8_e4m3b11fnuz),
+    Float8E3M4Type: np.dtype(ml_dtypes.float8_e3m4),
+    Float6E2M3FNType: np.dtype(ml_dtypes.float6_e2m3fn),
+    Float6E3M2FNType: np.dtype(ml_dtypes.float6_e3m2fn),
     Float4E2M1FNType: np.dtype(ml_dtypes.float4_e2m1fn),
 }
 
@@ -34,7 +49,7 @@ _SUB_BYTE_FLOATS: dict[type[Attribute], int] = {Float4E2M1FNType: 4}
 
 def is_float_type(element_type: Attribute) -> bool:
     """True for the float element types this tool can hold as numpy arrays."""
-    return type(element_type) in _FLOAT_DTYPES
+    return type(element_type) in FLOAT_DTYPES
 
 
 def is_integer_type(element_type: Attribute) -> bool:
@@ -48,8 +63,8 @@ def bit_width(element_type: Attribute) -> int:
         return element_type.width.data
     if type(element_type) in _SUB_BYTE_FLOATS:
         return _SUB_BYTE_FLOATS[type(element_type)]
-    if type(element_type) in _FLOAT_DTYPES:
-        return _FLOAT_DTYPES[type(element_type)].itemsize * 8
+    if type(element_type) in FLOAT_DTYPES:
+        return FLOAT_DTYPES[type(element_type)].itemsize * 8
     raise ValueError(f"unsupported element type {element_type}")
 
 
@@ -70,8 +85,8 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
 
     Sub-byte integers unpack to int8/uint8; fp4 unpacks to ml_dtypes' float4_e2m1fn.
     """
-    if type(element_type) in _FLOAT_DTYPES:
-        return _FLOAT_DTYPES[type(element_type)]
+    if type(element_type) in FLOAT_DTYPES:
+        return FLOAT_DTYPES[type(element_type)]
     if isinstance(element_type, IntegerType):
         width = element_type.width.data
         signed = is_signed_integer(element_type)
@@ -93,7 +108,7 @@ def storage_nbytes(element_type: Attribute, count: int) -> int:
 
 def float_type_for(dtype: np.dtype) -> Attribute:
     """The MLIR float type for a numpy float dtype."""
-    for attr_type, candidate in _FLOAT_DTYPES.items():
+    for attr_type, candidate in FLOAT_DTYPES.items():
         if candidate == np.dtype(dtype):
             return attr_type()
     raise ValueError(f"no MLIR float type for numpy dtype {dtype}")

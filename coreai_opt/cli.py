@@ -191,31 +191,31 @@ class Options:
 
 def process_chunk(source: bytes, name: str, options: Options, runs: list) -> bytes:
     """Parse, run the pipeline and print one module; returns the printed bytes."""
-    from coreai_opt.ir.text import parse_stream, print_module, verify_module
-    from coreai_opt.pipeline import Pipeline
-    from coreai_opt.program import AIProgram
+    from coreai_opt.ir.text import print_module
 
-    pipeline = Pipeline.parse(options.pipeline_text)
-    start = time.perf_counter()
-    module, metadata = parse_stream(io.BytesIO(source), name)
-    verify_module(module)
-    if options.timings:
-        options.timings.add("Parser", time.perf_counter() - start)
-    program = AIProgram(module, metadata)
-    original = program.copy() if options.report else None
-    pipeline.run(program, verify_each=options.verify_each)
-    if original is not None:
-        write_report(original, program, options)
-    runs.extend(pipeline.runs)
-    if options.timings:
-        for run in pipeline.runs:
-            options.timings.add(run.pass_name, run.seconds)
+    program = load_program(name, source, name, options.timings)
+    runs.extend(compress(program, options))
     start = time.perf_counter()
     out = io.BytesIO()
     print_module(program.module, out, program.metadata, options.generic)
     if options.timings:
         options.timings.add("Output", time.perf_counter() - start)
     return out.getvalue()
+
+
+def compress(program, options: Options) -> list:
+    """Run the pipeline in place, then the report and timings it asks for; returns the runs."""
+    from coreai_opt.pipeline import Pipeline
+
+    original = program.copy() if options.report else None
+    pipeline = Pipeline.parse(options.pipeline_text)
+    pipeline.run(program, verify_each=options.verify_each)
+    if original is not None:
+        write_report(original, program, options)
+    if options.timings:
+        for pass_run in pipeline.runs:
+            options.timings.add(pass_run.pass_name, pass_run.seconds)
+    return pipeline.runs
 
 
 def write_report(original, program, options: Options) -> None:
@@ -328,9 +328,7 @@ def write_program(program, args: argparse.Namespace, timings: Timings | None) ->
 def run_whole_program(
     args: argparse.Namespace, options: Options, raw: bytes | None = None, name: str = ""
 ) -> int:
-    """Bundles or bytecode in or out: one program, streamed from and to disk."""
-    from coreai_opt.pipeline import Pipeline
-
+    """One whole program (text, bytecode or a bundle), streamed from and to disk."""
     if args.split_input_file:
         from coreai_opt.errors import CoreAIError
 
@@ -339,17 +337,10 @@ def run_whole_program(
     if raw is None and args.input == "-":
         raw, name = read_input("-")
     program = load_program(args.input, raw, name, options.timings)
-    original = program.copy() if options.report else None
-    pipeline = Pipeline.parse(options.pipeline_text)
-    pipeline.run(program, verify_each=options.verify_each)
-    if original is not None:
-        write_report(original, program, options)
-    if options.timings:
-        for pass_run in pipeline.runs:
-            options.timings.add(pass_run.pass_name, pass_run.seconds)
+    runs = compress(program, options)
     write_program(program, args, options.timings)
     if args.mlir_pass_statistics:
-        sys.stderr.write(statistics_report(pipeline.runs))
+        sys.stderr.write(statistics_report(runs))
     if options.timings:
         sys.stderr.write(options.timings.report())
     return 0
@@ -382,9 +373,12 @@ def run(args: argparse.Namespace) -> int:
 
         raise IRError("is a directory, expected a .mlir file or an .aimodel bundle", args.input)
     streamable = not args.split_input_file and args.input != "-"
-    if streamable or args.emit_bytecode or is_bundle_path(args.output):
-        return run_whole_program(args, options)
-    if input_is_binary(args.input):
+    if (
+        streamable
+        or args.emit_bytecode
+        or is_bundle_path(args.output)
+        or input_is_binary(args.input)
+    ):  # a bundle with --split-input-file gets its own error there
         return run_whole_program(args, options)
     raw, name = read_input(args.input)
     if raw.startswith(BYTECODE_MAGIC):

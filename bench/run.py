@@ -192,27 +192,15 @@ def main() -> None:
     for name, pipeline_text in CONFIGS.items():
         if args.only not in name:
             continue
-        command = [
-            sys.executable,
-            __file__,
-            "--child",
-            pipeline_text,
-            "--seed",
-            str(args.seed),
-            "--distribution",
-            args.distribution,
-        ]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        result = json.loads(output.strip().splitlines()[-1])
+        result = run_child("--child", pipeline_text, args)
         results[name] = result
-        _LAST_SECONDS[name] = result["seconds"]
         print(
             f"{name:34} {result['seconds']:8.2f} {result['peak_rss_mb']:12.0f} "
             f"{result['budget_mb']:8.0f} {result['snr_db']:8.2f}",
             flush=True,
         )
         if args.coremltools:
-            result["coremltools"] = run_peer(name, args)
+            result["coremltools"] = run_peer(name, args, result["seconds"])
     if args.json:
         with open(args.json, "w") as stream:
             json.dump(results, stream, indent=2)
@@ -221,7 +209,23 @@ def main() -> None:
             stream.write(markdown_summary(results, args.distribution))
 
 
-def run_peer(name: str, args: argparse.Namespace) -> dict | None:
+def run_child(flag: str, value: str, args: argparse.Namespace) -> dict:
+    """One measurement in a fresh interpreter (`--child` or `--peer-child`); its JSON line."""
+    command = [
+        sys.executable,
+        __file__,
+        flag,
+        value,
+        "--seed",
+        str(args.seed),
+        "--distribution",
+        args.distribution,
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_peer(name: str, args: argparse.Namespace, ours: float) -> dict | None:
     """coremltools on the same configuration, in its own process; prints the ratios."""
     import importlib.util
 
@@ -232,33 +236,13 @@ def run_peer(name: str, args: argparse.Namespace) -> dict | None:
 
     if name not in peer.CONFIG_NAMES:
         return None
-    command = [
-        sys.executable,
-        __file__,
-        "--peer-child",
-        name,
-        "--seed",
-        str(args.seed),
-        "--distribution",
-        args.distribution,
-    ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    ours = args_results_last(name)
+    result = run_child("--peer-child", name, args)
     print(
         f"{'  coremltools 9.0':34} {result['seconds']:8.2f} {result['peak_rss_mb']:12.0f} "
         f"{'':8} {result['snr_db']:8.2f}   ({result['seconds'] / ours:.0f}x our time)",
         flush=True,
     )
     return result
-
-
-_LAST_SECONDS: dict[str, float] = {}
-
-
-def args_results_last(name: str) -> float:
-    """Our wall time for `name` from this run."""
-    return _LAST_SECONDS.get(name, float("nan"))
 
 
 def markdown_summary(results: dict, distribution: str) -> str:

@@ -20,6 +20,7 @@ import sys
 import time
 
 import numpy as np
+from bench_quantize_numerics import normal_f16  # same seeded N(0, 0.02) generator
 
 from coreai_opt.numerics import kmeans
 from coreai_opt.numerics.palettization import lut_to_dense, palettize, per_channel_scale
@@ -37,15 +38,6 @@ TIMING_CASES = {
 }
 # Subsets on which the exact optimum of many small problems is computed: (rows, groups).
 EXACT_SUBSET = {4: (256, 16), 2: (256, 16), 8: (16, 2)}
-
-
-def normal_f16(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """N(0, STD) float16 matrix generated in row chunks (no full float64 temporary)."""
-    out = np.empty(shape, dtype=np.float16)
-    for start in range(0, shape[0], 64):
-        rows = out[start : start + 64]
-        rows[...] = rng.normal(0.0, STD, size=rows.shape)
-    return out
 
 
 def heavy_tailed_f16(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

@@ -143,31 +143,25 @@ def dense_element_count(op: ConstantOp) -> int:
     return int(np.prod(op.result.type.get_shape(), dtype=np.int64))
 
 
-def eligibility(op: ConstantOp, threshold: int) -> str | None:
-    """None when `op` qualifies, else the reason it does not (not a warning: just not a weight)."""
+def is_eligible(op: ConstantOp, threshold: int) -> bool:
+    """A static float weight above the threshold whose uses are all consumers (§4)."""
     tensor_type = op.result.type
     if not isinstance(tensor_type, TensorType) or any(d < 0 for d in tensor_type.get_shape()):
-        return "not a static tensor"
+        return False
     if not isinstance(tensor_type.get_element_type(), WEIGHT_FLOAT_TYPES):
-        return "not a float weight"
+        return False
     count = dense_element_count(op)
     if count <= threshold:
-        return f"{count} elements <= weight_num_threshold {threshold}"
+        return False
     if count >= ALWAYS_COMPRESS_ELEMENTS:
-        return None
-    for use in op.result.uses:
-        if not is_consumer_use(use.operation, use.index):
-            return f"used by {use.operation.name}"
-    return None
+        return True
+    return all(is_consumer_use(use.operation, use.index) for use in op.result.uses)
 
 
 def candidates(module: ModuleOp, threshold: int, run: PassRun) -> Iterator[Candidate]:
     """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1))."""
     for op in list(module.walk()):
-        if not isinstance(op, ConstantOp):
-            continue
-        reason = eligibility(op, threshold)
-        if reason is not None:
+        if not isinstance(op, ConstantOp) or not is_eligible(op, threshold):
             continue
         try:
             weight = elements_array(op.value)

@@ -66,13 +66,6 @@ def settings_for(candidate: Candidate, base: PalettizeSettings) -> PalettizeSett
     return base
 
 
-def channel_scale_shape(candidate: Candidate) -> tuple[int, ...]:
-    """Parameter shape with one element per output channel."""
-    shape = [1] * candidate.rank
-    shape[candidate.output_axis] = candidate.weight.shape[candidate.output_axis]
-    return tuple(shape)
-
-
 def cluster(candidate: Candidate, settings: PalettizeSettings, channel_scale: np.ndarray | None):
     """Run the k-means numerics: (indices, lut) in the `lut_to_dense` layout.
 
@@ -179,8 +172,8 @@ def palettize_candidate(candidate: Candidate, base: PalettizeSettings) -> list[O
     if settings.per_channel_scale:
         from coreai_opt.numerics.palettization import per_channel_scale
 
-        channel_scale = np.asarray(per_channel_scale(weight, candidate.output_axis))
-        channel_scale = channel_scale.reshape(channel_scale_shape(candidate)).astype(weight.dtype)
+        # Shaped [1, .., C_out, .., 1] in the weight's dtype: the scale operand as is.
+        channel_scale = per_channel_scale(weight, candidate.output_axis)
     try:
         indices, lut = cluster(candidate, settings, channel_scale)
     except ValueError as error:

@@ -242,19 +242,17 @@ class MetadataScanner:
 
 def blob_from_parts(parts: list[bytes]) -> Blob:
     """Join decoded chunks (alignment word first) into one aligned numpy-backed Blob."""
-    head = b"".join(parts[:1])
-    while len(head) < 4:
-        parts = [head + parts[1], *parts[2:]]
-        head = parts[0]
+    head = b""
+    while len(head) < 4:  # the 4-byte alignment word may span decoded chunks
+        head += parts.pop(0)
     alignment = int.from_bytes(head[:4], "little")
-    total = sum(len(p) for p in parts) - 4
-    data = np.empty(total, dtype=np.uint8)
+    parts.insert(0, head[4:])
+    data = np.empty(sum(len(p) for p in parts), dtype=np.uint8)
     offset = 0
-    parts[0] = head[4:]
     for index, part in enumerate(parts):
         data[offset : offset + len(part)] = np.frombuffer(part, dtype=np.uint8)
         offset += len(part)
-        parts[index] = b""
+        parts[index] = b""  # free each chunk once copied
     return Blob(data, alignment if alignment > 0 else 1)
 
 

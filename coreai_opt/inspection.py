@@ -22,8 +22,8 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from coreai_opt.dialects.coreai import (
+    COMPRESSION_OPS,
     BlockwiseShiftScaleOp,
-    BuildSparseWithBitmaskOp,
     CastOp,
     ConstantOp,
     LutToDenseOp,
@@ -32,14 +32,6 @@ from coreai_opt.dialects.coreai import (
 from coreai_opt.ir.dtypes import is_float_type
 from coreai_opt.ir.elements import element_count, elements_array, stored_nbytes
 from coreai_opt.ir.text import source_location
-
-CHAIN_OPS = (
-    BlockwiseShiftScaleOp,
-    LutToDenseOp,
-    BuildSparseWithBitmaskOp,
-    SparseWithBitmaskToDenseOp,
-    CastOp,
-)
 
 
 @dataclass
@@ -113,7 +105,7 @@ def chain_constants(value: SSAValue) -> list[ConstantOp] | None:
     owner = value.owner
     if isinstance(owner, ConstantOp):
         return [owner]
-    if not isinstance(owner, CHAIN_OPS):
+    if not isinstance(owner, COMPRESSION_OPS):
         return None
     found: list[ConstantOp] = []
     for operand in owner.operands:
@@ -128,7 +120,7 @@ def weight_roots(module: Operation) -> Iterator[tuple[SSAValue, Operation]]:
     """(weight value, first consumer) for every float weight, in program order, once each."""
     seen: set[SSAValue] = set()
     for op in module.walk():
-        if isinstance(op, CHAIN_OPS):
+        if isinstance(op, COMPRESSION_OPS):
             continue
         for operand in op.operands:
             if operand in seen or not isinstance(operand.type, TensorType):

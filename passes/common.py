@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 from coreai_opt.dialects.coreai import ConstantOp
 from coreai_opt.dialects.resources import DenseResourceElementsAttr
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
-from xdsl.ir import Attribute, Operation, SSAValue
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Operation, SSAValue
 
-from coreai_opt.ir.elements import element_count, make_elements_attr
+from coreai_opt.ir.elements import make_elements_attr
 from coreai_opt.ir.text import source_location
 
 
@@ -45,17 +44,3 @@ def new_constant(array: np.ndarray, tensor_type: TensorType, key: str) -> Consta
     op = ConstantOp(make_elements_attr(array, tensor_type, key))
     op.result.name_hint = key
     return op
-
-
-def insert_before(anchor: Operation, *ops: Operation) -> None:
-    """Insert ops, in order, right before `anchor`, inheriting its location."""
-    for op in ops:
-        op.location = anchor.location
-        Rewriter.insert_op(op, InsertPoint.before(anchor))
-
-
-def is_large(attr: Attribute) -> bool:
-    """True for resource-backed or many-element constants."""
-    if isinstance(attr, DenseResourceElementsAttr):
-        return True
-    return isinstance(attr, DenseIntOrFPElementsAttr) and element_count(attr.type) > 16

@@ -57,16 +57,30 @@ class FoldPattern(RewritePattern):
     def __init__(self, run: PassRun) -> None:
         self.run = run
 
-    def fold(self, op: Operation, value: np.ndarray, rewriter: PatternRewriter) -> None:
-        """Swap `op` for a dense constant of its result type."""
+    def fold(
+        self,
+        op: Operation,
+        value: np.ndarray,
+        rewriter: PatternRewriter,
+        sources: Operation | None = None,
+    ) -> None:
+        """Swap `op` for a dense constant of its result type.
+
+        `sources` is the op whose constant operands were folded (default `op` itself; for
+        sparse values, the `build_sparse_with_bitmask` feeding `op`, counted as folded too).
+        """
+        sources = sources or op
         result_type = op.results[0].type
         assert isinstance(result_type, TensorType)
         value = np.ascontiguousarray(value, dtype=numpy_dtype(result_type.get_element_type()))
         constant = new_constant(value.reshape(result_type.get_shape()), result_type, origin_key(op))
         before = sum(
-            stored_nbytes(c.value) for c in map(defining_constant, op.operands) if c is not None
+            stored_nbytes(c.value)
+            for c in map(defining_constant, sources.operands)
+            if c is not None
         )
-        self.run.count("ops-folded", 1, "Decompression ops folded into constants")
+        folded = 1 if sources is op else 2
+        self.run.count("ops-folded", folded, "Decompression ops folded into constants")
         self.run.count("bytes-before", before, "Bytes of the folded operands")
         self.run.count("bytes-after", stored_nbytes(constant.value), "Bytes of the dense results")
         constant.location = op.location
@@ -117,14 +131,7 @@ class FoldSparseToDense(FoldPattern):
             return
         values, mask = arrays
         dense = dense_from_sparse(values.reshape(-1), mask.astype(bool))
-        before = sum(stored_nbytes(defining_constant(v).value) for v in build.operands)
-        self.run.count("bytes-before", before)
-        result_type = op.result.type
-        constant = new_constant(dense, result_type, origin_key(op))
-        self.run.count("ops-folded", 2)
-        self.run.count("bytes-after", stored_nbytes(constant.value))
-        constant.location = op.location
-        rewriter.replace(op, constant)
+        self.fold(op, dense, rewriter, sources=build)
         if not build.result.uses:
             rewriter.erase(build)
 

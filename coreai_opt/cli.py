@@ -67,6 +67,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "--print-op-generic", action="store_true", help="print ops in MLIR's generic form"
     )
     parser.add_argument(
+        "--mlir-print-debuginfo",
+        action="store_true",
+        help="print each op's location: loc(...) as read, else its file:line:col",
+    )
+    parser.add_argument(
         "--emit-bytecode",
         action="store_true",
         help="write MLIR bytecode (.mlirb) instead of text",
@@ -184,6 +189,7 @@ class Options:
     pipeline_text: str
     generic: bool
     verify_each: bool
+    debuginfo: bool
     timings: Timings | None
     report: str | None = None
     output: str = "-"
@@ -197,7 +203,7 @@ def process_chunk(source: bytes, name: str, options: Options, runs: list) -> byt
     runs.extend(compress(program, options))
     start = time.perf_counter()
     out = io.BytesIO()
-    print_module(program.module, out, program.metadata, options.generic)
+    print_module(program.module, out, program.metadata, options.generic, options.debuginfo)
     if options.timings:
         options.timings.add("Output", time.perf_counter() - start)
     return out.getvalue()
@@ -317,10 +323,18 @@ def write_program(program, args: argparse.Namespace, timings: Timings | None) ->
         else:
             write_bytecode(program.module, program.metadata, args.output)
     elif args.output == "-":
-        print_module(program.module, sys.stdout.buffer, program.metadata, args.print_op_generic)
+        print_module(
+            program.module,
+            sys.stdout.buffer,
+            program.metadata,
+            args.print_op_generic,
+            args.mlir_print_debuginfo,
+        )
         sys.stdout.flush()
     else:
-        program.save(args.output, generic=args.print_op_generic)
+        program.save(
+            args.output, generic=args.print_op_generic, debuginfo=args.mlir_print_debuginfo
+        )
     if timings:
         timings.add("Output", time.perf_counter() - start)
 
@@ -364,6 +378,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline_text=args.pass_pipeline,
         generic=args.print_op_generic,
         verify_each=not args.no_verify,
+        debuginfo=args.mlir_print_debuginfo,
         timings=Timings() if args.mlir_timing else None,
         report=args.report,
         output=args.output,
@@ -390,15 +405,20 @@ def run(args: argparse.Namespace) -> int:
     if chunks is None:
         outputs.append(process_chunk(raw, name, options, runs))
     else:
+        failures = 0
         for chunk in chunks:
             try:
                 outputs.append(
                     process_chunk(chunk.encode("utf-8", "surrogateescape"), name, options, runs)
                 )
             except CoreAIError as error:
-                if not args.verify_diagnostics:
-                    raise
-                outputs.append(f"{error}\n".encode())
+                if args.verify_diagnostics:
+                    outputs.append(f"{error}\n".encode())
+                else:  # like mlir-opt: report every failing chunk, then fail
+                    sys.stderr.write(f"{error}\n")
+                    failures += 1
+        if failures:
+            return 1
     separator = f"\n{SPLIT_MARKER}\n".encode()
     write_output(args.output, separator.join(outputs))
     if args.mlir_pass_statistics:

@@ -64,15 +64,21 @@ class AIProgram:
         return program
 
     # ---- output
-    def save(self, path: str | os.PathLike[str], generic: bool = False) -> None:
-        """Write textual IR (MLIR bytecode if `path` ends in `.mlirb`) atomically."""
+    def save(
+        self, path: str | os.PathLike[str], generic: bool = False, debuginfo: bool = False
+    ) -> None:
+        """Write textual IR (MLIR bytecode if `path` ends in `.mlirb`) atomically.
+
+        `generic` prints MLIR's generic op form; `debuginfo` prints every op's location.
+        """
         if Path(path).suffix == ".mlirb":
             from coreai_opt.bytecode import write_bytecode
 
             write_bytecode(self.module, self.metadata, path)
             return
         write_atomically(
-            Path(path), lambda stream: print_module(self.module, stream, self.metadata, generic)
+            Path(path),
+            lambda stream: print_module(self.module, stream, self.metadata, generic, debuginfo),
         )
 
     def save_asset(
@@ -90,9 +96,9 @@ class AIProgram:
     def __str__(self) -> str:
         return module_to_string(self.module, self.metadata)
 
-    def to_text(self, generic: bool = False) -> str:
-        """The textual IR, optionally in MLIR's generic op form."""
-        return module_to_string(self.module, self.metadata, generic)
+    def to_text(self, generic: bool = False, debuginfo: bool = False) -> str:
+        """The textual IR, optionally in MLIR's generic op form or with locations."""
+        return module_to_string(self.module, self.metadata, generic, debuginfo)
 
     # ---- operations
     def verify(self) -> None:
@@ -101,7 +107,11 @@ class AIProgram:
 
     def copy(self) -> AIProgram:
         """A structurally independent copy sharing the read-only weight blobs (cheap)."""
-        program = AIProgram(self.module.clone(), self.metadata)
+        from coreai_opt.dialects.asm import copy_asm
+
+        module = self.module.clone()
+        copy_asm(self.module, module)
+        program = AIProgram(module, self.metadata)
         program.bundle_metadata = self.bundle_metadata
         return program
 

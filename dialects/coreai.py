@@ -1,17 +1,41 @@
 """The `coreai` dialect: the Core AI ops that weight compression reads and writes.
 
-Every op prints in Core AI's functional-type form,
-`%r = coreai.<op> %a, %b {attrs} : (operand types) -> result type`. Ops not defined here
-(real programs have hundreds) parse into `UnknownCoreAIOp` subclasses and print back
-unchanged; see `unknown_op_class`.
+Every op reads and writes Core AI's own syntax (dialects/syntax.py): the ops modelled here
+declare the form Apple's printer uses (`coreai.cast %x : T to T`,
+`coreai.gather_nd %x at %i : (T, U) to R`, the functional form for the rest); every other
+`coreai.*` op (real programs have hundreds) parses into an `UnknownCoreAIOp` subclass that
+records the form it was read in and prints back the same way; see `unknown_op_class`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import ClassVar
 
+from coreai_opt.dialects.asm import (
+    bound_result_count,
+    name_end_position,
+    record_syntax,
+    recorded_syntax,
+)
 from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
+from coreai_opt.dialects.syntax import (
+    DEFAULT_SYNTAX,
+    OpSyntax,
+    can_print,
+    parse_form,
+    print_in_form,
+    resolve,
+)
+from coreai_opt.dialects.types import (
+    CoreAIAttr,
+    HandleType,
+    OpaqueCoreAIType,
+    SparseTensorType,
+    TokenType,
+    enum_value,
+)
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
@@ -24,12 +48,11 @@ from xdsl.dialects.builtin import (
     SymbolNameConstraint,
     SymbolRefAttr,
     TensorType,
+    UnitAttr,
 )
-from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
-from xdsl.ir import Attribute, Dialect, Operation, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.ir import Attribute, Dialect, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -40,7 +63,7 @@ from xdsl.irdl import (
     var_operand_def,
     var_result_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import (
     ConstantLike,
@@ -55,34 +78,6 @@ from xdsl.utils.exceptions import VerifyException
 from coreai_opt.ir.dtypes import bit_width, is_float_type, storage_nbytes
 
 DYNAMIC = DYNAMIC_INDEX
-
-# --------------------------------------------------------------------------- types
-
-
-@irdl_attr_definition
-class SparseTensorType(ParametrizedAttribute, TypeAttribute):
-    """`!coreai.sparse<tensor<...>>`: a bitmask-sparse value of the given dense type.
-
-    Core AI's printed name of this type is unknown; this spelling is our choice
-    (docs/dialect.md).
-    """
-
-    name = "coreai.sparse"
-
-    dense_type: TensorType
-
-    @classmethod
-    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        with parser.in_angle_brackets():
-            dense_type = parser.parse_type()
-        if not isinstance(dense_type, TensorType):
-            parser.raise_error(f"expected a tensor type in !coreai.sparse, got {dense_type}")
-        return (dense_type,)
-
-    def print_parameters(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            printer.print_attribute(self.dense_type)
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -134,36 +129,22 @@ def constant_ints(value: SSAValue) -> list[int] | None:
         return None
 
 
-def parse_functional_form(
-    parser: Parser,
-) -> tuple[Sequence[SSAValue], Sequence[Attribute], dict[str, Attribute]]:
-    """`%a, %b {attrs} : (types) -> types` → (operands, result types, attributes)."""
-    operands = (
-        parser.parse_optional_undelimited_comma_separated_list(
-            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
-        )
-        or []
-    )
-    attributes = parser.parse_optional_attr_dict()
-    parser.parse_punctuation(":")
-    type_pos = parser.pos
-    function_type = parser.parse_function_type()
-    if len(function_type.inputs) != len(operands):
-        parser.raise_error(
-            f"expected {len(operands)} operand types, got {len(function_type.inputs)}",
-            type_pos,
-            parser.pos,
-        )
-    resolved = parser.resolve_operands(operands, function_type.inputs.data, type_pos)
-    return resolved, function_type.outputs.data, attributes
-
-
 class FunctionalTypeOp(IRDLOperation):
-    """Base of the ops printed `coreai.<op> %a, %b {attrs} : (types) -> type`."""
+    """Base of the modelled ops written `coreai.<op> <operands> : <types>`.
+
+    Any Core AI form parses (dialects/syntax.py); the op prints in `SYNTAX`, the form
+    Apple's printer uses for it (MLIR's functional form unless a subclass says otherwise).
+    """
+
+    SYNTAX: ClassVar[OpSyntax] = DEFAULT_SYNTAX
 
     @classmethod
     def parse(cls, parser: Parser) -> FunctionalTypeOp:
-        return cls.build_from_parts(*parse_functional_form(parser))
+        name_end = name_end_position(parser)
+        form = parse_form(parser, bound_result_count(parser, cls.name), name_end)
+        if form.regions:
+            parser.raise_error(f"{cls.name} takes no regions")
+        return cls.build_from_parts(resolve(parser, form), form.result_types, form.attributes)
 
     @classmethod
     def build_from_parts(
@@ -185,61 +166,69 @@ class FunctionalTypeOp(IRDLOperation):
         )
 
     def print(self, printer: Printer) -> None:
-        if self.operands:
-            printer.print_string(" ")
-            printer.print_list(self.operands, printer.print_operand)
-        extra = dict(self.properties) | dict(self.attributes)
-        printer.print_op_attributes(extra)
-        printer.print_string(" : ")
-        printer.print_operation_type(self)
+        syntax = self.SYNTAX if can_print(self.SYNTAX, self) else DEFAULT_SYNTAX
+        print_in_form(printer, self, syntax)
 
 
 # --------------------------------------------------------------------------- structure
 
 
+VISIBILITIES = ("private", "public", "nested")
+
+
 @irdl_op_definition
 class GraphOp(IRDLOperation):
-    """`coreai.graph @name(%arg: type {attrs}) -> (type {attrs}) { ... }`: a function."""
+    """`coreai.graph [private] [noinline] @name(%arg: T {attrs}, ...) -> (R {attrs}) {...}`.
+
+    A function; `attributes {...}` after the results holds graph attributes such as a
+    composite graph's `composite_decl = #coreai.composite_declaration<...>`.
+    """
 
     name = "coreai.graph"
 
     body = region_def()
     sym_name = prop_def(SymbolNameConstraint())
     function_type = prop_def(FunctionType)
+    sym_visibility = opt_prop_def(StringAttr)
+    noinline = opt_prop_def(UnitAttr)
     arg_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
     res_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
 
     traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
 
+    RESERVED: ClassVar[tuple[str, ...]] = (
+        "sym_name",
+        "function_type",
+        "sym_visibility",
+        "noinline",
+        "arg_attrs",
+        "res_attrs",
+    )
+
     @classmethod
     def parse(cls, parser: Parser) -> GraphOp:
-        name, inputs, outputs, region, extra, arg_attrs, res_attrs = parse_func_op_like(
-            parser, reserved_attr_names=("sym_name", "function_type")
-        )
-        op = cls.create(
-            properties={
-                "sym_name": StringAttr(name),
-                "function_type": FunctionType.from_lists(inputs, outputs),
-            }
-            | ({"arg_attrs": arg_attrs} if arg_attrs is not None else {})
-            | ({"res_attrs": res_attrs} if res_attrs is not None else {}),
-            regions=[region],
-        )
-        if extra is not None:
-            op.attributes |= extra.data
-        return op
+        from coreai_opt.dialects.graph_syntax import parse_graph
+
+        return parse_graph(cls, parser)
 
     def print(self, printer: Printer) -> None:
-        print_func_op_like(
-            printer,
-            self.sym_name,
-            self.function_type,
-            self.body,
-            self.attributes,
-            arg_attrs=self.arg_attrs,
-            res_attrs=self.res_attrs,
-            reserved_attr_names=("sym_name", "function_type", "arg_attrs", "res_attrs"),
-        )
+        from coreai_opt.dialects.graph_syntax import print_graph
+
+        print_graph(self, printer)
+
+    @property
+    def is_private(self) -> bool:
+        """Private graphs (composite implementations) are only called through invoke."""
+        return self.sym_visibility is not None and self.sym_visibility.data == "private"
+
+    @property
+    def composite_name(self) -> str | None:
+        """The composite op a graph implements (`rms_norm`), from its `composite_decl`."""
+        decl = self.attributes.get("composite_decl")
+        if isinstance(decl, CoreAIAttr):
+            match = decl.value.split('"')
+            return match[1] if len(match) > 2 else None
+        return None
 
     def verify_(self) -> None:
         if not self.body.blocks:
@@ -247,6 +236,11 @@ class GraphOp(IRDLOperation):
         block_types = tuple(arg.type for arg in self.body.blocks.first.args)
         if block_types != self.function_type.inputs.data:
             raise VerifyException("graph arguments do not match the graph's input types")
+        if self.sym_visibility is not None and self.sym_visibility.data not in VISIBILITIES:
+            raise VerifyException(
+                f"visibility must be one of {', '.join(VISIBILITIES)}, got "
+                f"'{self.sym_visibility.data}'"
+            )
 
 
 @irdl_op_definition
@@ -277,7 +271,10 @@ class OutputOp(IRDLOperation):
 
 @irdl_op_definition
 class InvokeOp(IRDLOperation):
-    """`coreai.invoke @g(%a) : (types) -> types`: calls another graph."""
+    """`coreai.invoke @g(%a, %b)  : (T, U) -> R`: calls another graph.
+
+    Apple's printer puts two spaces before the colon; so do we.
+    """
 
     name = "coreai.invoke"
 
@@ -285,7 +282,46 @@ class InvokeOp(IRDLOperation):
     arguments = var_operand_def()
     res = var_result_def()
 
-    assembly_format = "$callee `(` $arguments `)` attr-dict `:` functional-type($arguments, $res)"
+    @classmethod
+    def parse(cls, parser: Parser) -> InvokeOp:
+        callee = parser.parse_attribute()
+        if not isinstance(callee, SymbolRefAttr):
+            parser.raise_error(f"expected the callee symbol (@name), got {callee}")
+        operands = parser.parse_comma_separated_list(
+            parser.Delimiter.PAREN, parser.parse_unresolved_operand
+        )
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        type_pos = parser.pos
+        function_type = parser.parse_function_type()
+        values = parser.resolve_operands(operands, function_type.inputs.data, type_pos)
+        return cls.create(
+            operands=values,
+            result_types=function_type.outputs.data,
+            properties={"callee": callee},
+            attributes=attributes,
+        )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.callee)
+        printer.print_string("(")
+        printer.print_list(self.arguments, printer.print_operand)
+        printer.print_string(")")
+        if self.attributes:
+            printer.print_string(" ")
+            printer.print_attribute(DictionaryAttr(dict(sorted(self.attributes.items()))))
+            printer.print_string(" : ")
+        else:
+            printer.print_string("  : ")
+        printer.print_function_type(self.operand_types, self.result_types)
+
+    def callee_graph(self) -> GraphOp | None:
+        """The graph this invoke calls, if it is in the same module."""
+        from xdsl.traits import SymbolTable
+
+        graph = SymbolTable.lookup_symbol(self, self.callee)
+        return graph if isinstance(graph, GraphOp) else None
 
     def verify_(self) -> None:
         from xdsl.traits import SymbolTable
@@ -585,6 +621,7 @@ class CastOp(FunctionalTypeOp):
     """Element type conversion (shape unchanged)."""
 
     name = "coreai.cast"
+    SYNTAX: ClassVar[OpSyntax] = OpSyntax.spec("% : T to R")
 
     input = operand_def(TensorType)
     result = result_def(TensorType)
@@ -690,6 +727,7 @@ class GatherNdOp(FunctionalTypeOp):
     """Gathers slices of `data` at `indices` (embedding lookups)."""
 
     name = "coreai.gather_nd"
+    SYNTAX: ClassVar[OpSyntax] = OpSyntax.spec("% at % : (T) to R")
 
     data = operand_def(TensorType)
     indices = operand_def(TensorType)
@@ -704,25 +742,52 @@ class GatherNdOp(FunctionalTypeOp):
 class UnknownCoreAIOp(Operation):
     """Any `coreai.*` op this tool does not model: kept as is, never assumed pure.
 
-    A plain (non-IRDL) operation, so any operands, results, attributes, properties and
-    regions survive. It prints in the functional-type form; with properties or regions it
-    prints in MLIR's generic form (see `CoreAIPrinter.print_op`).
+    A plain (non-IRDL) operation, so any operands, results, attributes, regions survive.
+    It prints in the form it was read in; an op that was not read as text (from bytecode,
+    or built by a pass) prints in the form Apple's printer uses for it (dialects/forms.py),
+    else in the form its class learned from the text it read, else in MLIR's functional
+    form; one with properties, successors or unknown-form regions in MLIR's generic form.
     """
 
     traits = traits_def()
+    learned_syntax: ClassVar[OpSyntax | None] = None
 
     @classmethod
     def parse(cls, parser: Parser) -> UnknownCoreAIOp:
-        operands, result_types, attributes = parse_functional_form(parser)
-        return cls.create(operands=operands, result_types=result_types, attributes=attributes)
+        name_end = name_end_position(parser)
+        bound = bound_result_count(parser, cls.name)
+        form = parse_form(parser, bound, name_end)
+        op = cls.create(
+            operands=resolve(parser, form),
+            result_types=form.result_types,
+            attributes=form.attributes,
+            regions=form.regions,
+        )
+        from coreai_opt.dialects.syntax import syntax_of
+
+        syntax = syntax_of(form, separate_results=False)
+        record_syntax(op, syntax)
+        if cls.learned_syntax is None:
+            cls.learned_syntax = syntax
+        return op
 
     def print(self, printer: Printer) -> None:
-        if self.operands:
-            printer.print_string(" ")
-            printer.print_list(self.operands, printer.print_operand)
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_operation_type(self)
+        syntax = self.printing_syntax()
+        assert syntax is not None, "ops without a printable form print generically"
+        print_in_form(printer, self, syntax)
+
+    def printing_syntax(self) -> OpSyntax | None:
+        """The form to print this op in (None: MLIR's generic form)."""
+        from coreai_opt.dialects.forms import apple_syntax
+
+        if self.properties or self.successors:
+            return None
+        for syntax in (recorded_syntax(self), apple_syntax(self.name), self.learned_syntax):
+            if syntax is not None and can_print(syntax, self):
+                return syntax
+        if not self.regions and can_print(DEFAULT_SYNTAX, self):
+            return DEFAULT_SYNTAX
+        return None
 
     @classmethod
     def has_trait(cls, trait, *, value_if_unregistered: bool = True) -> bool:
@@ -730,8 +795,8 @@ class UnknownCoreAIOp(Operation):
         return value_if_unregistered
 
     def needs_generic_form(self) -> bool:
-        """Properties, regions and successors have no place in the functional-type form."""
-        return bool(self.properties or self.regions or self.successors)
+        """No Core AI form fits (properties, successors, regions of unknown form)."""
+        return self.printing_syntax() is None
 
 
 @cache
@@ -758,7 +823,11 @@ KNOWN_OPS: list[type[Operation]] = [
     GatherNdOp,
 ]
 
-CoreAI = Dialect("coreai", KNOWN_OPS, [SparseTensorType, BlobAttr, DenseResourceElementsAttr])
+CoreAI = Dialect(
+    "coreai",
+    KNOWN_OPS,
+    [SparseTensorType, HandleType, TokenType, BlobAttr, DenseResourceElementsAttr],
+)
 
 MATMUL_OPS = (BatchMatmulOp, BroadcastingBatchMatmulOp)
 COMPRESSION_OPS = (
@@ -771,7 +840,12 @@ COMPRESSION_OPS = (
 
 __all__ = [op.__name__ for op in KNOWN_OPS] + [
     "CoreAI",
+    "CoreAIAttr",
+    "HandleType",
+    "OpaqueCoreAIType",
     "SparseTensorType",
+    "TokenType",
     "UnknownCoreAIOp",
+    "enum_value",
     "unknown_op_class",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from coreai_opt.dialects.asm import update_asm
 from coreai_opt.dialects.coreai import ConstantOp
 from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
 from hypothesis import HealthCheck, given, settings
@@ -105,8 +106,9 @@ MLIR_WRITTEN_TEXT = """module @fixture attributes {a.arr = array<i32: 1, 2>, a.f
 
 
 def strip_names(module: ModuleOp) -> ModuleOp:
-    """Drop SSA name hints (MLIR bytecode does not store value names)."""
+    """Drop SSA names: hints and `%a, %b` result naming (MLIR bytecode stores neither)."""
     for op in module.walk():
+        update_asm(op, separate_results=None)
         for result in op.results:
             result.name_hint = None
         for region in op.regions:

@@ -293,7 +293,7 @@ def test_literals_printed_in_hex_round_trip(element: str, values: list[float]) -
     text = (
         f"coreai.graph @g() -> tensor<{count}x{element}> {{\n"
         f"  %x = coreai.constant dense_resource<x> : tensor<{count}xf32>\n"
-        f"  %c = coreai.cast %x : (tensor<{count}xf32>) -> tensor<{count}x{element}>\n"
+        f"  %c = coreai.cast %x : tensor<{count}xf32> to tensor<{count}x{element}>\n"
         f"  coreai.output %c : tensor<{count}x{element}>\n}}\n"
         f'{{-#\n  dialect_resources: {{\n    builtin: {{\n      x: "0x04000000{hex_payload}"\n'
         "    }\n  }\n#-}\n"

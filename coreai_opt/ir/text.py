@@ -24,24 +24,34 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     Builtin,
     BytesAttr,
+    CallSiteLoc,
     DenseIntOrFPElementsAttr,
     FileLineColLoc,
     Float64Type,
     FloatAttr,
+    FusedLoc,
     IntAttr,
     IntegerAttr,
     IntegerType,
     ModuleOp,
+    NameLoc,
+    NoneAttr,
     StringAttr,
+    UnregisteredAttr,
 )
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
+from xdsl.utils.mlir_lexer import MLIRTokenKind
 
+from coreai_opt.dialects.asm import asm_info, update_asm
 from coreai_opt.dialects.coreai import CoreAI, UnknownCoreAIOp, unknown_op_class
+from coreai_opt.dialects.forms import apple_syntax
 from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
+from coreai_opt.dialects.types import attribute_class, type_class
 from coreai_opt.errors import IRError, opening
+from coreai_opt.ir.floats import hex_float_text, mlir_float_text
 
 CHUNK = 1 << 24
 """Bytes of text read or written at a time when streaming resources."""
@@ -63,6 +73,24 @@ class CoreAIContext(Context):
             self._loaded_ops[name] = op_class
             return op_class
         return super().get_optional_op(name, dialect_stack=dialect_stack)
+
+    def get_optional_attr(self, name: str):
+        if name.startswith("coreai.") and name not in self._loaded_attrs:
+            known = super().get_optional_attr(name)
+            if known is None or issubclass(known, UnregisteredAttr):
+                known = attribute_class(name.removeprefix("coreai."))
+                self._loaded_attrs[name] = known
+            return known
+        return super().get_optional_attr(name)
+
+    def get_optional_type(self, name: str):
+        if name.startswith("coreai.") and name not in self._loaded_types:
+            known = super().get_optional_type(name)
+            if known is None or issubclass(known, UnregisteredAttr):
+                known = type_class(name.removeprefix("coreai."))
+                self._loaded_types[name] = known
+            return known
+        return super().get_optional_type(name)
 
 
 def make_context() -> CoreAIContext:
@@ -346,8 +374,14 @@ def find_metadata_start(stream: BinaryIO, size: int) -> int | None:
 # --------------------------------------------------------------------------- parser
 
 
+DEFERRED_LOCATION = "\0coreai-opt deferred location alias "
+"""Marks a `loc(#alias)` whose alias is defined later in the file (MLIR allows it)."""
+
+
 class CoreAIParser(Parser):
-    """xDSL's parser, with blob-backed `dense_resource` and `file:line:col` op locations."""
+    """xDSL's parser, with blob-backed `dense_resource`, Core AI's op syntaxes
+    (dialects/syntax.py), MLIR's `%r:N` result groups and location aliases defined after
+    their use, and a `file:line:col` for every op (kept for diagnostics)."""
 
     def __init__(self, ctx: Context, text: str, name: str, metadata: FileMetadata) -> None:
         super().__init__(ctx, text, name)
@@ -355,18 +389,73 @@ class CoreAIParser(Parser):
         self.source_name = name
         self.lines = LineIndex(text)
         self.used_keys: set[str] = set()
+        self.result_lists: list[list[tuple[object, int]]] = []
+        """Result lists of the ops being parsed, innermost last (dialects/asm.py reads it)."""
+        self.explicit_location = False
 
     def location_at(self, offset: int) -> FileLineColLoc:
         """A FileLineColLoc for a character offset of the module text."""
         line, col = self.lines.line_col(offset)
         return FileLineColLoc(StringAttr(self.source_name), IntAttr(line), IntAttr(col))
 
+    def _parse_op_result_list(self):
+        results = super()._parse_op_result_list()
+        self.result_lists.append(results)
+        return results
+
     def parse_operation(self) -> Operation:
         start = self._current_token.span.start
-        op = super().parse_operation()
-        if not isinstance(op.location, FileLineColLoc):
+        depth = len(self.result_lists)
+        try:
+            op = super().parse_operation()
+            results = self.result_lists[depth] if len(self.result_lists) > depth else []
+        finally:
+            del self.result_lists[depth:]
+        if not self.explicit_location:
             op.location = self.location_at(start)
+        self.explicit_location = False
+        line, col = self.lines.line_col(start)
+        update_asm(
+            op,
+            source=f"{self.source_name}:{line}:{col}",
+            separate_results=len(results) > 1 if len(op.results) > 1 else None,
+        )
         return op
+
+    def parse_optional_location(self):
+        location = super().parse_optional_location()
+        if location is not None:
+            self.explicit_location = True
+        return location
+
+    def _parse_location(self):
+        token = self._current_token
+        if token.kind == MLIRTokenKind.HASH_IDENT and token.text not in self.attribute_aliases:
+            self._consume_token()
+            return NameLoc(StringAttr(DEFERRED_LOCATION + token.text), NoneAttr())
+        return super()._parse_location()
+
+    def _parse_alias_def(self):
+        token = self._current_token
+        if token.kind == MLIRTokenKind.HASH_IDENT:
+            pos = token.span.start
+            self._consume_token()
+            if self.parse_optional_punctuation("=") is not None and (
+                self._current_token.text == "loc"
+            ):
+                if token.text in self.attribute_aliases:
+                    self.raise_error(f"re-declaration of alias '{token.text}'", pos)
+                location = self.parse_optional_location()
+                self.explicit_location = False
+                self.attribute_aliases[token.text] = location
+                return
+            self._resume_from(pos)
+        super()._parse_alias_def()
+
+    def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        module = super().parse_module(allow_implicit_module)
+        resolve_deferred_locations(self, module)
+        return module
 
     def parse_dense_int_or_fp_elements_attr(self, type):
         """`dense<...>` with MLIR's semantics: hex floats are bit patterns, range errors."""
@@ -446,6 +535,32 @@ class CoreAIParser(Parser):
         return attr
 
 
+def resolve_deferred_locations(parser: CoreAIParser, module: ModuleOp) -> None:
+    """Replace each `loc(#alias)` read before its alias definition by the definition."""
+
+    def resolve(location: Attribute) -> Attribute:
+        if isinstance(location, NameLoc):
+            name = location.desc.data
+            if name.startswith(DEFERRED_LOCATION):
+                alias = name[len(DEFERRED_LOCATION) :]
+                if alias not in parser.attribute_aliases:
+                    parser.raise_error(f"undefined location alias '{alias}'", parser.pos)
+                return parser.attribute_aliases[alias]
+            return NameLoc(location.desc, resolve(location.location))
+        if isinstance(location, FusedLoc):
+            return FusedLoc(tuple(resolve(loc) for loc in location.locations), location.metadata)
+        if isinstance(location, CallSiteLoc):
+            return CallSiteLoc(resolve(location.callee), resolve(location.caller))
+        return location
+
+    for op in module.walk():
+        op.location = resolve(op.location)
+        for region in op.regions:
+            for block in region.blocks:
+                for arg in block.args:
+                    arg.location = resolve(arg.location)
+
+
 def literal_to_array(
     parser: CoreAIParser, elements: list, element_type: Attribute, dtype: np.dtype
 ) -> np.ndarray:
@@ -496,7 +611,10 @@ def literal_to_array(
 
 
 def source_location(op: Operation) -> str | None:
-    """`file:line:col` of an op parsed from text, if known."""
+    """`file:line:col` of an op parsed from text (or of the op it replaced), if known."""
+    info = asm_info(op)
+    if info is not None and info.source is not None:
+        return info.source
     loc = op.location
     if isinstance(loc, FileLineColLoc):
         return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
@@ -594,11 +712,58 @@ def redefined_symbol(table: Operation, message: str) -> Operation | None:
 class CoreAIPrinter(Printer):
     """xDSL's printer, printing `module`, and assigning module-unique resource keys."""
 
-    def __init__(self, stream: TextIO, print_generic_format: bool = False) -> None:
-        super().__init__(stream=stream, print_generic_format=print_generic_format)
+    def __init__(
+        self, stream: TextIO, print_generic_format: bool = False, print_debuginfo: bool = False
+    ) -> None:
+        super().__init__(
+            stream=stream,
+            print_generic_format=print_generic_format,
+            print_debuginfo=print_debuginfo,
+        )
         self.blob_keys: dict[Blob, str] = {}
         self.taken_keys: set[str] = set()
         self.elided_keys: set[str] = set()
+        self.in_dense = False
+
+    # ---- MLIR's spelling of values
+    def print_float(self, value: float, type) -> None:
+        """Floats exactly as MLIR prints them (coreai_opt/ir/floats.py)."""
+        text = mlir_float_text(value, str(type))
+        if text is None:
+            from coreai_opt.ir.dtypes import numpy_dtype
+
+            dtype = numpy_dtype(type)
+            with np.errstate(over="ignore", invalid="ignore"):
+                raw = np.array([value]).astype(dtype).view(f"u{dtype.itemsize}")
+            text = hex_float_text(int(raw[0]), str(type))
+        self.print_string(text)
+
+    def print_int(self, value: int, type=None) -> None:
+        """Dense elements of any 1-bit integer type print as `true`/`false`, as in MLIR."""
+        if self.in_dense and isinstance(type, IntegerType) and type.width.data == 1:
+            self.print_string("true" if value else "false")
+        else:
+            super().print_int(value, type)
+
+    def print_attr_dict(self, attr_dict) -> None:
+        """MLIR dictionaries are sorted by name; print them so."""
+        super().print_attr_dict(dict(sorted(attr_dict.items())))
+
+    # ---- results: `%r:2 = ...` used as `%r#1`, unless the op names them one by one
+    def _print_results(self, op: Operation) -> None:
+        if len(op.results) < 2 or prints_results_separately(op):
+            super()._print_results(op)
+            return
+        first = op.results[0]
+        if first.name_hint:
+            index = self.ssa_names.get(first.name_hint, 0)
+            base = first.name_hint + (f"_{index}" if index else "")
+            self.ssa_names[first.name_hint] = index + 1
+        else:
+            base = self._get_new_valid_name_id()
+        for index, result in enumerate(op.results):
+            self._ssa_values[result] = f"{base}#{index}"
+        self.print_string(f"%{base}:{len(op.results)} = ")
 
     def resource_key_for(self, attr: DenseResourceElementsAttr) -> str:
         """The key printed for `attr`: its own if free, else a numbered variant."""
@@ -642,13 +807,17 @@ class CoreAIPrinter(Printer):
         count = len(attr)
         size = len(raw) // count if count else 0
         self.print_string("dense<")
-        if count and raw == raw[:size] * count:
-            attr._print_one_elem(attr.get_values()[0], self)
-        elif count > 100:
-            self.print_string(f'"0x{raw.hex().upper()}"')
-        elif count:
-            shape = attr.get_shape() if attr.shape_is_complete else (count,)
-            attr._print_dense_list(attr.get_values(), shape, self)
+        self.in_dense = True
+        try:
+            if count and raw == raw[:size] * count:
+                attr._print_one_elem(attr.get_values()[0], self)
+            elif count > 100:
+                self.print_string(f'"0x{raw.hex().upper()}"')
+            elif count:
+                shape = attr.get_shape() if attr.shape_is_complete else (count,)
+                attr._print_dense_list(attr.get_values(), shape, self)
+        finally:
+            self.in_dense = False
         self.print_string("> : ")
         self.print_attribute(attr.get_type())
 
@@ -669,8 +838,20 @@ class CoreAIPrinter(Printer):
                 self.print_op_attributes(attributes)
             self.print_string(" ")
             self.print_region(op.body, print_empty_block=False)
+            if self.print_debuginfo:
+                self.print_string(" ")
+                self.print_attribute(op.location)
             return
         super().print_op(op)
+
+
+def prints_results_separately(op: Operation) -> bool:
+    """Results named one by one (`%a, %b = `): as read, else as Apple prints the op."""
+    info = asm_info(op)
+    if info is not None and info.separate_results is not None:
+        return info.separate_results
+    syntax = apple_syntax(op.name) if op.name.startswith("coreai.") else None
+    return syntax is not None and syntax.separate_results
 
 
 def iter_hex(blob: Blob) -> Iterator[bytes]:
@@ -723,10 +904,11 @@ def print_module(
     out: BinaryIO,
     metadata: FileMetadata | None = None,
     generic: bool = False,
+    debuginfo: bool = False,
 ) -> None:
-    """Print a module and its resources to a binary stream."""
+    """Print a module and its resources to a binary stream (locations with `debuginfo`)."""
     text = io.StringIO()
-    printer = CoreAIPrinter(text, print_generic_format=generic)
+    printer = CoreAIPrinter(text, print_generic_format=generic, print_debuginfo=debuginfo)
     printer.print_op(module)
     out.write(text.getvalue().encode("utf-8"))
     write_metadata(out, printer.blob_keys, metadata)
@@ -741,9 +923,12 @@ def metadata_has_content(metadata: FileMetadata | None) -> bool:
 
 
 def module_to_string(
-    module: ModuleOp, metadata: FileMetadata | None = None, generic: bool = False
+    module: ModuleOp,
+    metadata: FileMetadata | None = None,
+    generic: bool = False,
+    debuginfo: bool = False,
 ) -> str:
     """The textual IR of a module (resources included)."""
     out = io.BytesIO()
-    print_module(module, out, metadata, generic)
+    print_module(module, out, metadata, generic, debuginfo)
     return out.getvalue().decode("utf-8")

@@ -19,13 +19,13 @@ coreai.graph @types(%si2: tensor<2xsi2>, %si4: tensor<2xsi4>, %si8: tensor<2xsi8
 // CHECK-NEXT:    %si2 = coreai.constant dense<[-2, 1]> : tensor<2xsi2>
 // CHECK-NEXT:    %si4 = coreai.constant dense<[-8, 7]> : tensor<2xsi4>
 // CHECK-NEXT:    %si8 = coreai.constant dense<[-128, 127]> : tensor<2xsi8>
-// CHECK-NEXT:    %ui1 = coreai.constant dense<[0, 1]> : tensor<2xui1>
+// CHECK-NEXT:    %ui1 = coreai.constant dense<[false, true]> : tensor<2xui1>
 // CHECK-NEXT:    %ui2 = coreai.constant dense<[0, 3]> : tensor<2xui2>
 // CHECK-NEXT:    %ui3 = coreai.constant dense<[0, 7]> : tensor<2xui3>
 // CHECK-NEXT:    %ui4 = coreai.constant dense<[0, 15]> : tensor<2xui4>
 // CHECK-NEXT:    %ui6 = coreai.constant dense<[0, 63]> : tensor<2xui6>
 // CHECK-NEXT:    %ui8 = coreai.constant dense<[0, 255]> : tensor<2xui8>
-// CHECK-NEXT:    %e4m3 = coreai.constant dense<[4.480000e+02, -1.953120e-03]> : tensor<2xf8E4M3FN>
+// CHECK-NEXT:    %e4m3 = coreai.constant dense<[4.480000e+02, -1.953130e-03]> : tensor<2xf8E4M3FN>
 // CHECK-NEXT:    %e5m2 = coreai.constant dense<[5.734400e+04, -1.525880e-05]> : tensor<2xf8E5M2>
 // CHECK-NEXT:    %e8m0 = coreai.constant dense<[5.877470e-39, 1.701410e+38]> : tensor<2xf8E8M0FNU>
 // CHECK-NEXT:    %e2m1 = coreai.constant dense<[6.000000e+00, -5.000000e-01]> : tensor<2xf4E2M1FN>

@@ -266,7 +266,7 @@ coreai.graph @sparse_of_scalar(%s: !coreai.sparse<f16>) {
 
 // CHECK: invalid.mlir:{{[0-9]+}}:3: error: 'coreai.cast' op cast must keep the shape: [2, 4] vs [8]
 coreai.graph @cast_shape(%x: tensor<2x4xf32>) -> tensor<8xf16> {
-  %c = coreai.cast %x : (tensor<2x4xf32>) -> tensor<8xf16>
+  %c = coreai.cast %x : tensor<2x4xf32> to tensor<8xf16>
   coreai.output %c : tensor<8xf16>
 }
 
@@ -274,7 +274,7 @@ coreai.graph @cast_shape(%x: tensor<2x4xf32>) -> tensor<8xf16> {
 
 // CHECK: invalid.mlir:{{[0-9]+}}:3: error: 'coreai.cast' op cast must keep the shape: [2, 4] vs [2, 4, 1]
 coreai.graph @cast_rank(%x: tensor<2x4xf32>) -> tensor<2x4x1xf16> {
-  %c = coreai.cast %x : (tensor<2x4xf32>) -> tensor<2x4x1xf16>
+  %c = coreai.cast %x : tensor<2x4xf32> to tensor<2x4x1xf16>
   coreai.output %c : tensor<2x4x1xf16>
 }
 

@@ -7,7 +7,7 @@
 // CHECK-LABEL: coreai.graph @signature(%arg0: tensor<1x4xf16> {coreai.name = "x"}, %mask: tensor<4xui1>) -> (tensor<1x4xf16> {coreai.name = "y"}, tensor<4xui1> {coreai.name = "m", coreai.note = 3 : si32}) {
 // CHECK-NEXT:    coreai.output %arg0, %mask : tensor<1x4xf16>, tensor<4xui1>
 // CHECK-NEXT:  }
-// GENERIC-LABEL: "coreai.graph"() <{sym_name = "signature", function_type = (tensor<1x4xf16>, tensor<4xui1>) -> (tensor<1x4xf16>, tensor<4xui1>), arg_attrs = [{coreai.name = "x"}, {}], res_attrs = [{coreai.name = "y"}, {coreai.name = "m", coreai.note = 3 : si32}]}> ({
+// GENERIC-LABEL: "coreai.graph"() <{arg_attrs = [{coreai.name = "x"}, {}], function_type = (tensor<1x4xf16>, tensor<4xui1>) -> (tensor<1x4xf16>, tensor<4xui1>), res_attrs = [{coreai.name = "y"}, {coreai.name = "m", coreai.note = 3 : si32}], sym_name = "signature"}> ({
 // GENERIC-NEXT:  ^bb0(%arg0: tensor<1x4xf16>, %mask: tensor<4xui1>):
 // GENERIC-NEXT:    "coreai.output"(%arg0, %mask) : (tensor<1x4xf16>, tensor<4xui1>) -> ()
 // GENERIC-NEXT:  }) : () -> ()
@@ -25,7 +25,7 @@ module {
 // CHECK-NEXT:    coreai.output
 // CHECK-NEXT:  }
 // GENERIC: "builtin.module"() ({
-// GENERIC-LABEL: "coreai.graph"() <{sym_name = "empty", function_type = () -> ()}> ({
+// GENERIC-LABEL: "coreai.graph"() <{function_type = () -> (), sym_name = "empty"}> ({
 // GENERIC-NEXT:    "coreai.output"() : () -> ()
 // GENERIC-NEXT:  }) {coreai.visibility = "private"} : () -> ()
 // GENERIC: }) {coreai.version = "1.0"} : () -> ()
@@ -43,7 +43,7 @@ module attributes {coreai.version = "1.0"} {
 // CHECK-NEXT:    %p, %q = coreai.invoke @pair(%x, %y) {coreai.tag = "t"} : (tensor<2xf16>, tensor<2xf16>) -> (tensor<2xf16>, tensor<2xf16>)
 // CHECK-NEXT:    coreai.invoke @sink(%q) : (tensor<2xf16>) -> ()
 // CHECK-NEXT:    coreai.output %p, %q : tensor<2xf16>, tensor<2xf16>
-// GENERIC-LABEL: "coreai.graph"() <{sym_name = "caller"
+// GENERIC-LABEL: "coreai.graph"() <{function_type = {{.*}}, sym_name = "caller"
 // GENERIC:         %y = "coreai.invoke"(%x) <{callee = @callee}> : (tensor<2xf16>) -> tensor<2xf16>
 // GENERIC-NEXT:    %p, %q = "coreai.invoke"(%x, %y) <{callee = @pair}> {coreai.tag = "t"} : (tensor<2xf16>, tensor<2xf16>) -> (tensor<2xf16>, tensor<2xf16>)
 module {
@@ -73,7 +73,7 @@ module {
 // CHECK-NEXT:    %scalar = coreai.constant dense<7> : tensor<si16>
 // CHECK-NEXT:    %bits = coreai.constant dense<[true, false, true]> : tensor<3xi1>
 // CHECK-NEXT:    %named = coreai.constant {coreai.name = "w"} dense<[1, 2]> : tensor<2xui32>
-// GENERIC-LABEL: "coreai.graph"() <{sym_name = "dense_constants"
+// GENERIC-LABEL: "coreai.graph"() <{function_type = {{.*}}, sym_name = "dense_constants"
 // GENERIC:         %ints = "coreai.constant"() <{value = dense<[[1, -2], [3, -4]]> : tensor<2x2xsi8>}> : () -> tensor<2x2xsi8>
 // GENERIC:         %named = "coreai.constant"() <{value = dense<[1, 2]> : tensor<2xui32>}> {coreai.name = "w"} : () -> tensor<2xui32>
 coreai.graph @dense_constants() {
@@ -183,12 +183,12 @@ coreai.graph @sparse_argument(%s: !coreai.sparse<tensor<4x4xsi8>>) -> tensor<4x4
 // -----
 
 // CHECK-LABEL: coreai.graph @cast
-// CHECK-NEXT:    %h = coreai.cast %x : (tensor<2x3xf32>) -> tensor<2x3xf16>
-// CHECK-NEXT:    %i = coreai.cast %h : (tensor<2x3xf16>) -> tensor<2x3xsi8>
+// CHECK-NEXT:    %h = coreai.cast %x : tensor<2x3xf32> to tensor<2x3xf16>
+// CHECK-NEXT:    %i = coreai.cast %h : tensor<2x3xf16> to tensor<2x3xsi8>
 // GENERIC:       %h = "coreai.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf16>
 coreai.graph @cast(%x: tensor<2x3xf32>) -> tensor<2x3xsi8> {
-  %h = coreai.cast %x : (tensor<2x3xf32>) -> tensor<2x3xf16>
-  %i = coreai.cast %h : (tensor<2x3xf16>) -> tensor<2x3xsi8>
+  %h = coreai.cast %x : tensor<2x3xf32> to tensor<2x3xf16>
+  %i = coreai.cast %h : tensor<2x3xf16> to tensor<2x3xsi8>
   coreai.output %i : tensor<2x3xsi8>
 }
 
@@ -236,10 +236,10 @@ coreai.graph @conv2d(%x: tensor<1x3x8x8xf16>, %w: tensor<4x3x3x3xf16>) -> tensor
 // -----
 
 // CHECK-LABEL: coreai.graph @gather_nd
-// CHECK-NEXT:    %e = coreai.gather_nd %table, %ids : (tensor<10x16xf16>, tensor<4x1xsi32>) -> tensor<4x16xf16>
+// CHECK-NEXT:    %e = coreai.gather_nd %table at %ids : (tensor<10x16xf16>, tensor<4x1xsi32>) to tensor<4x16xf16>
 // GENERIC:       %e = "coreai.gather_nd"(%table, %ids) : (tensor<10x16xf16>, tensor<4x1xsi32>) -> tensor<4x16xf16>
 coreai.graph @gather_nd(%table: tensor<10x16xf16>, %ids: tensor<4x1xsi32>) -> tensor<4x16xf16> {
-  %e = coreai.gather_nd %table, %ids : (tensor<10x16xf16>, tensor<4x1xsi32>) -> tensor<4x16xf16>
+  %e = coreai.gather_nd %table at %ids : (tensor<10x16xf16>, tensor<4x1xsi32>) to tensor<4x16xf16>
   coreai.output %e : tensor<4x16xf16>
 }
 
@@ -248,9 +248,9 @@ coreai.graph @gather_nd(%table: tensor<10x16xf16>, %ids: tensor<4x1xsi32>) -> te
 // Dynamic dimensions are accepted where the verifiers cannot decide.
 // CHECK-LABEL: coreai.graph @dynamic
 // CHECK-NEXT:    %y = coreai.batch_matmul %x, %w : (tensor<?x4xf16>, tensor<4x2xf16>) -> tensor<?x2xf16>
-// CHECK-NEXT:    %c = coreai.cast %y : (tensor<?x2xf16>) -> tensor<?x2xf32>
+// CHECK-NEXT:    %c = coreai.cast %y : tensor<?x2xf16> to tensor<?x2xf32>
 coreai.graph @dynamic(%x: tensor<?x4xf16>, %w: tensor<4x2xf16>) -> tensor<?x2xf32> {
   %y = coreai.batch_matmul %x, %w : (tensor<?x4xf16>, tensor<4x2xf16>) -> tensor<?x2xf16>
-  %c = coreai.cast %y : (tensor<?x2xf16>) -> tensor<?x2xf32>
+  %c = coreai.cast %y : tensor<?x2xf16> to tensor<?x2xf32>
   coreai.output %c : tensor<?x2xf32>
 }

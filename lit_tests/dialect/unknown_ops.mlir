@@ -28,11 +28,11 @@ coreai.graph @no_operands() -> (tensor<2x2xf16>, tensor<3xf32>) {
 
 // -----
 
-// Several results (printed as a list of names, which re-parses to the same IR).
+// Several results: a result group `%p:2` used as `%p#1` prints back as a group (MLIR's way).
 // CHECK-LABEL: coreai.graph @multi_result
-// CHECK-NEXT:    %[[A:[a-z0-9_]+]], %[[B:[a-z0-9_]+]] = coreai.split %x {axis = 0 : si32, sizes = [1{{( : i64)?}}, 3{{( : i64)?}}]} : (tensor<4x2xf16>) -> (tensor<1x2xf16>, tensor<3x2xf16>)
-// CHECK-NEXT:    coreai.output %[[B]], %[[A]] : tensor<3x2xf16>, tensor<1x2xf16>
-// GENERIC:       = "coreai.split"(%x) {axis = 0 : si32, sizes = [1{{( : i64)?}}, 3{{( : i64)?}}]} : (tensor<4x2xf16>) -> (tensor<1x2xf16>, tensor<3x2xf16>)
+// CHECK-NEXT:    %[[P:[a-z0-9_]+]]:2 = coreai.split %x {axis = 0 : si32, sizes = [1, 3]} : (tensor<4x2xf16>) -> (tensor<1x2xf16>, tensor<3x2xf16>)
+// CHECK-NEXT:    coreai.output %[[P]]#1, %[[P]]#0 : tensor<3x2xf16>, tensor<1x2xf16>
+// GENERIC:       %[[G:[a-z0-9_]+]]:2 = "coreai.split"(%x) {axis = 0 : si32, sizes = [1, 3]} : (tensor<4x2xf16>) -> (tensor<1x2xf16>, tensor<3x2xf16>)
 coreai.graph @multi_result(%x: tensor<4x2xf16>) -> (tensor<3x2xf16>, tensor<1x2xf16>) {
   %p:2 = coreai.split %x {axis = 0 : si32, sizes = [1, 3]} : (tensor<4x2xf16>) -> (tensor<1x2xf16>, tensor<3x2xf16>)
   coreai.output %p#1, %p#0 : tensor<3x2xf16>, tensor<1x2xf16>

@@ -43,7 +43,7 @@ coreai.graph @operand_count(%x: tensor<2xf16>) -> tensor<2xf16> {
 
 // CHECK: malformed.mlir:{{[0-9]+}}:20: error: operand is used with type tensor<2xf32>, but has been previously used or defined with type tensor<2xf16>
 coreai.graph @operand_type(%x: tensor<2xf16>) -> tensor<2xf32> {
-  %y = coreai.cast %x : (tensor<2xf32>) -> tensor<2xf32>
+  %y = coreai.cast %x : tensor<2xf32> to tensor<2xf32>
   coreai.output %y : tensor<2xf32>
 }
 
@@ -51,14 +51,14 @@ coreai.graph @operand_type(%x: tensor<2xf16>) -> tensor<2xf32> {
 
 // CHECK: malformed.mlir:{{[0-9]+}}:3: error: SSA value %y is already defined
 coreai.graph @redefined(%x: tensor<2xf16>) -> tensor<2xf16> {
-  %y = coreai.cast %x : (tensor<2xf16>) -> tensor<2xf16>
-  %y = coreai.cast %x : (tensor<2xf16>) -> tensor<2xf16>
+  %y = coreai.cast %x : tensor<2xf16> to tensor<2xf16>
+  %y = coreai.cast %x : tensor<2xf16> to tensor<2xf16>
   coreai.output %y : tensor<2xf16>
 }
 
 // -----
 
-// CHECK: malformed.mlir:63:23: error: Expected ':'
+// CHECK: malformed.mlir:63:23: error: expected ':' before the types
 coreai.graph @missing_colon(%x: tensor<2xf16>) -> tensor<2xf16> {
   %y = coreai.cast %x (tensor<2xf16>) -> tensor<2xf16>
   coreai.output %y : tensor<2xf16>
@@ -68,7 +68,7 @@ coreai.graph @missing_colon(%x: tensor<2xf16>) -> tensor<2xf16> {
 
 // CHECK: malformed.mlir:{{[0-9]+}}:3: error: 'coreai.cast' op Operation coreai.cast terminates block in single-block region but is not a terminator
 coreai.graph @no_terminator(%x: tensor<2xf16>) -> tensor<2xf16> {
-  %y = coreai.cast %x : (tensor<2xf16>) -> tensor<2xf16>
+  %y = coreai.cast %x : tensor<2xf16> to tensor<2xf16>
 }
 
 // -----

@@ -10,6 +10,6 @@
 // KEPT:  previous contents
 
 coreai.graph @main(%x: tensor<2xf32>) -> tensor<3xf16> {
-  %y = coreai.cast %x : (tensor<2xf32>) -> tensor<3xf16>
+  %y = coreai.cast %x : tensor<2xf32> to tensor<3xf16>
   coreai.output %y : tensor<3xf16>
 }

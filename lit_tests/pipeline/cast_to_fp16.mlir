@@ -11,8 +11,8 @@
 // CHECK-NEXT:    %wt = coreai.transpose %w, %perm : (tensor<2x4xf16>, tensor<2xui32>) -> tensor<4x2xf16>
 // CHECK-NEXT:    %y = coreai.batch_matmul %x, %wt : (tensor<1x4xf16>, tensor<4x2xf16>) -> tensor<1x2xf16>
 // CHECK-NEXT:    %s = coreai.softmax %y {axis = -1 : si32} : (tensor<1x2xf16>) -> tensor<1x2xf16>
-// CHECK-NEXT:    %bf = coreai.cast %s : (tensor<1x2xf16>) -> tensor<1x2xbf16>
-// CHECK-NEXT:    %g = coreai.gather_nd %bf, %ids : (tensor<1x2xbf16>, tensor<2xsi32>) -> tensor<2xf16>
+// CHECK-NEXT:    %bf = coreai.cast %s : tensor<1x2xf16> to tensor<1x2xbf16>
+// CHECK-NEXT:    %g = coreai.gather_nd %bf at %ids : (tensor<1x2xbf16>, tensor<2xsi32>) to tensor<2xf16>
 // CHECK-NEXT:    coreai.output %y : tensor<1x2xf16>
 coreai.graph @linear(%x: tensor<1x4xf32> {coreai.name = "x"}, %ids: tensor<2xsi32>) -> (tensor<1x2xf32> {coreai.name = "y"}) {
   %w = coreai.constant dense<[[1.0, 2.0, 3.0, 4.0], [-0.5, -1.5, -10.0, -16.0]]> : tensor<2x4xf32>
@@ -21,8 +21,8 @@ coreai.graph @linear(%x: tensor<1x4xf32> {coreai.name = "x"}, %ids: tensor<2xsi3
   %wt = coreai.transpose %w, %perm : (tensor<2x4xf32>, tensor<2xui32>) -> tensor<4x2xf32>
   %y = coreai.batch_matmul %x, %wt : (tensor<1x4xf32>, tensor<4x2xf32>) -> tensor<1x2xf32>
   %s = coreai.softmax %y {axis = -1 : si32} : (tensor<1x2xf32>) -> tensor<1x2xf32>
-  %bf = coreai.cast %s : (tensor<1x2xf32>) -> tensor<1x2xbf16>
-  %g = coreai.gather_nd %bf, %ids : (tensor<1x2xbf16>, tensor<2xsi32>) -> tensor<2xf32>
+  %bf = coreai.cast %s : tensor<1x2xf32> to tensor<1x2xbf16>
+  %g = coreai.gather_nd %bf at %ids : (tensor<1x2xbf16>, tensor<2xsi32>) to tensor<2xf32>
   coreai.output %y : tensor<1x2xf32>
 }
 
@@ -49,7 +49,7 @@ coreai.graph @resource() -> tensor<4x5xf32> {
 
 // Round to nearest even; values beyond ±65504 saturate, with a located warning.
 // CHECK-LABEL: coreai.graph @rounding
-// CHECK-NEXT:    %big = coreai.constant dense<[6.550400e+04, -6.550400e+04, 1.000000e+00, 9.997560e-02]> : tensor<4xf16>
+// CHECK-NEXT:    %big = coreai.constant dense<[6.550400e+04, -6.550400e+04, 1.000000e+00, 9.997550e-02]> : tensor<4xf16>
 // WARN: cast_to_fp16.mlir:56:3: warning: constant 'big' (tensor<4xf32>) has values beyond the f16 range: saturated
 // QUIET-NOT: warning
 coreai.graph @rounding() -> tensor<4xf32> {
@@ -61,12 +61,12 @@ coreai.graph @rounding() -> tensor<4xf32> {
 
 // Casts that become f16 -> f16 disappear; others are retyped.
 // CHECK-LABEL: coreai.graph @casts(%x: tensor<3xf16>) -> (tensor<3xf16>, tensor<3xsi8>) {
-// CHECK-NEXT:    %i = coreai.cast %x : (tensor<3xf16>) -> tensor<3xsi8>
+// CHECK-NEXT:    %i = coreai.cast %x : tensor<3xf16> to tensor<3xsi8>
 // CHECK-NEXT:    coreai.output %x, %i : tensor<3xf16>, tensor<3xsi8>
 coreai.graph @casts(%x: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xsi8>) {
-  %h = coreai.cast %x : (tensor<3xf32>) -> tensor<3xf16>
-  %f = coreai.cast %h : (tensor<3xf16>) -> tensor<3xf32>
-  %i = coreai.cast %f : (tensor<3xf32>) -> tensor<3xsi8>
+  %h = coreai.cast %x : tensor<3xf32> to tensor<3xf16>
+  %f = coreai.cast %h : tensor<3xf16> to tensor<3xf32>
+  %i = coreai.cast %f : tensor<3xf32> to tensor<3xsi8>
   coreai.output %f, %i : tensor<3xf32>, tensor<3xsi8>
 }
 

@@ -138,9 +138,9 @@ coreai.graph @sparse_of_quantized() -> tensor<2x4xf16> {
 // CHECK-NEXT:    %f = coreai.constant dense<[1.000000e+00, 0.100097656, 6.553600e+04]> : tensor<3xf32>
 coreai.graph @cast_chain() -> tensor<3xf32> {
   %x = coreai.constant dense<[1.0, 0.1, 65504.0]> : tensor<3xf32>
-  %h = coreai.cast %x : (tensor<3xf32>) -> tensor<3xf16>
-  %b = coreai.cast %h : (tensor<3xf16>) -> tensor<3xbf16>
-  %f = coreai.cast %b : (tensor<3xbf16>) -> tensor<3xf32>
+  %h = coreai.cast %x : tensor<3xf32> to tensor<3xf16>
+  %b = coreai.cast %h : tensor<3xf16> to tensor<3xbf16>
+  %f = coreai.cast %b : tensor<3xbf16> to tensor<3xf32>
   coreai.output %f : tensor<3xf32>
 }
 
@@ -167,15 +167,15 @@ coreai.graph @packed_casts() -> (tensor<5xf32>, tensor<3xf32>, tensor<9xf32>, te
   %6 = coreai.constant dense_resource<r_ui2> : tensor<5xui2>
   %7 = coreai.constant dense_resource<r_e4m3> : tensor<2xf8E4M3FN>
   %8 = coreai.constant dense_resource<r_e8m0> : tensor<2xf8E8M0FNU>
-  %a = coreai.cast %0 : (tensor<5xsi2>) -> tensor<5xf32>
-  %b = coreai.cast %1 : (tensor<3xsi4>) -> tensor<3xf32>
-  %c = coreai.cast %2 : (tensor<9xui1>) -> tensor<9xf32>
-  %d = coreai.cast %3 : (tensor<8xui3>) -> tensor<8xf32>
-  %e = coreai.cast %4 : (tensor<3xui6>) -> tensor<3xf32>
-  %f = coreai.cast %5 : (tensor<3xf4E2M1FN>) -> tensor<3xf32>
-  %g = coreai.cast %6 : (tensor<5xui2>) -> tensor<5xf32>
-  %h = coreai.cast %7 : (tensor<2xf8E4M3FN>) -> tensor<2xf32>
-  %i = coreai.cast %8 : (tensor<2xf8E8M0FNU>) -> tensor<2xf32>
+  %a = coreai.cast %0 : tensor<5xsi2> to tensor<5xf32>
+  %b = coreai.cast %1 : tensor<3xsi4> to tensor<3xf32>
+  %c = coreai.cast %2 : tensor<9xui1> to tensor<9xf32>
+  %d = coreai.cast %3 : tensor<8xui3> to tensor<8xf32>
+  %e = coreai.cast %4 : tensor<3xui6> to tensor<3xf32>
+  %f = coreai.cast %5 : tensor<3xf4E2M1FN> to tensor<3xf32>
+  %g = coreai.cast %6 : tensor<5xui2> to tensor<5xf32>
+  %h = coreai.cast %7 : tensor<2xf8E4M3FN> to tensor<2xf32>
+  %i = coreai.cast %8 : tensor<2xf8E8M0FNU> to tensor<2xf32>
   coreai.output %a, %b, %c, %d, %e, %f, %g, %h, %i : tensor<5xf32>, tensor<3xf32>, tensor<9xf32>, tensor<8xf32>, tensor<3xf32>, tensor<3xf32>, tensor<5xf32>, tensor<2xf32>, tensor<2xf32>
 }
 {-#
@@ -199,13 +199,13 @@ coreai.graph @packed_casts() -> (tensor<5xf32>, tensor<3xf32>, tensor<9xf32>, te
 // Only all-constant chains fold: a runtime operand leaves the op in place.
 // CHECK-LABEL: coreai.graph @runtime_operand
 // CHECK:         %w = coreai.blockwise_shift_scale %data, %scale, %zp, %bias
-// CHECK:         %c = coreai.cast %x : (tensor<2xf32>) -> tensor<2xf16>
+// CHECK:         %c = coreai.cast %x : tensor<2xf32> to tensor<2xf16>
 coreai.graph @runtime_operand(%data: tensor<2x3xsi8>, %x: tensor<2xf32>) -> (tensor<2x3xf16>, tensor<2xf16>) {
   %scale = coreai.constant dense<[[0.5], [0.25]]> : tensor<2x1xf16>
   %zp = coreai.constant dense<0> : tensor<2x1xsi8>
   %bias = coreai.constant dense<0.0> : tensor<2x1xf16>
   %w = coreai.blockwise_shift_scale %data, %scale, %zp, %bias : (tensor<2x3xsi8>, tensor<2x1xf16>, tensor<2x1xsi8>, tensor<2x1xf16>) -> tensor<2x3xf16>
-  %c = coreai.cast %x : (tensor<2xf32>) -> tensor<2xf16>
+  %c = coreai.cast %x : tensor<2xf32> to tensor<2xf16>
   coreai.output %w, %c : tensor<2x3xf16>, tensor<2xf16>
 }
 

@@ -21,7 +21,7 @@ coreai.graph @dead_constants(%x: tensor<1x4xf16> {coreai.name = "x"}, %unused: t
   %live = coreai.constant dense_resource<live> : tensor<4xf16>
   %dead = coreai.constant dense_resource<dead> : tensor<4xf16>
   %perm = coreai.constant dense<[1, 0]> : tensor<2xui32>
-  %wide = coreai.cast %dead : (tensor<4xf16>) -> tensor<4xf32>
+  %wide = coreai.cast %dead : tensor<4xf16> to tensor<4xf32>
   %t = coreai.transpose %x, %perm : (tensor<1x4xf16>, tensor<2xui32>) -> tensor<4x1xf16>
   %m = coreai.batch_matmul %x, %t : (tensor<1x4xf16>, tensor<4x1xf16>) -> tensor<1x1xf16>
   %y = coreai.add %x, %live : (tensor<1x4xf16>, tensor<4xf16>) -> tensor<1x4xf16>
@@ -61,7 +61,7 @@ coreai.graph @side_effects() {
 // Compression chains that nothing uses go entirely; used ones stay intact.
 // CHECK-LABEL: coreai.graph @chains
 // CHECK-NEXT:    %v = coreai.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf16>
-// CHECK-NEXT:    %m = coreai.constant dense<[1, 0, 0, 1]> : tensor<4xui1>
+// CHECK-NEXT:    %m = coreai.constant dense<[true, false, false, true]> : tensor<4xui1>
 // CHECK-NEXT:    %s = coreai.build_sparse_with_bitmask %v, %m
 // CHECK-NEXT:    %d = coreai.sparse_with_bitmask_to_dense %s
 // CHECK-NEXT:    coreai.output %d : tensor<4xf16>

@@ -284,9 +284,11 @@ class InvokeOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> InvokeOp:
+        if parser._current_token.text[:1] != "@":
+            parser.raise_error("expected the callee graph (@name)")
         callee = parser.parse_attribute()
         if not isinstance(callee, SymbolRefAttr):
-            parser.raise_error(f"expected the callee symbol (@name), got {callee}")
+            parser.raise_error(f"expected the callee graph (@name), got {callee}")
         operands = parser.parse_comma_separated_list(
             parser.Delimiter.PAREN, parser.parse_unresolved_operand
         )

@@ -361,6 +361,7 @@ def parse_type_group(parser: Parser, stripped: set[int]) -> tuple[list[Attribute
 
 def parse_signature(parser: Parser, form: ParsedForm, bound_results: int) -> None:
     """Everything after `:` up to the trailing regions."""
+    start = parser.pos
     first, parenthesised = parse_type_group(parser, form.stripped_operands)
     arrow = parser.parse_optional_punctuation("->") is not None
     to = not arrow and parser.parse_optional_keyword("to") is not None
@@ -381,6 +382,8 @@ def parse_signature(parser: Parser, form: ParsedForm, bound_results: int) -> Non
         parser.raise_error("expected '->' or 'to' after the operand types")
     while parser.parse_optional_punctuation(",") is not None:
         first.append(parse_signature_type(parser, form.stripped_operands, len(first)))
+    if token_kind(parser) == MLIRTokenKind.ARROW or current_text(parser) == "to":
+        parser.raise_error("several operand types before the arrow must be in parentheses")
     if not form.operands:
         form.result_types, form.signature = first, Signature.RESULTS
         form.stripped_results, form.stripped_operands = form.stripped_operands, set()
@@ -391,7 +394,7 @@ def parse_signature(parser: Parser, form: ParsedForm, bound_results: int) -> Non
         form.result_types = [first[0]] * bound_results
         form.signature = Signature.SAME
     else:
-        parser.raise_error("expected '->' between the operand and result types")
+        parser.raise_error("expected '->' between the operand and result types", start, parser.pos)
 
 
 def parse_trailing(parser: Parser, form: ParsedForm) -> None:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import shutil
 import tempfile
 
 import lit.formats
@@ -17,6 +18,10 @@ config.excludes = ["Inputs"]  # noqa: F821
 for variable in ("PATH", "HOME"):
     if variable in os.environ:
         config.environment[variable] = os.environ[variable]  # noqa: F821
+
+# Real MLIR checks that our generic form is MLIR (CI installs Debian's mlir-22-tools).
+if shutil.which("mlir-opt-22") is not None:
+    config.available_features.add("mlir-opt")  # noqa: F821
 
 # Tests of folding `lut_to_dense` need the palettization numerics.
 if importlib.util.find_spec("coreai_opt.numerics.palettization") is not None:

@@ -432,7 +432,8 @@ class CoreAIParser(Parser):
         token = self._current_token
         if token.kind == MLIRTokenKind.HASH_IDENT and token.text not in self.attribute_aliases:
             self._consume_token()
-            return NameLoc(StringAttr(DEFERRED_LOCATION + token.text), NoneAttr())
+            marker = f"{DEFERRED_LOCATION}{token.span.start} {token.text}"
+            return NameLoc(StringAttr(marker), NoneAttr())
         return super()._parse_location()
 
     def _parse_alias_def(self):
@@ -542,9 +543,12 @@ def resolve_deferred_locations(parser: CoreAIParser, module: ModuleOp) -> None:
         if isinstance(location, NameLoc):
             name = location.desc.data
             if name.startswith(DEFERRED_LOCATION):
-                alias = name[len(DEFERRED_LOCATION) :]
+                offset, _, alias = name[len(DEFERRED_LOCATION) :].partition(" ")
                 if alias not in parser.attribute_aliases:
-                    parser.raise_error(f"undefined location alias '{alias}'", parser.pos)
+                    position = int(offset)
+                    parser.raise_error(
+                        f"undefined location alias '{alias}'", position, position + len(alias)
+                    )
                 return parser.attribute_aliases[alias]
             return NameLoc(location.desc, resolve(location.location))
         if isinstance(location, FusedLoc):

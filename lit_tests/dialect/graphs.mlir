@@ -63,7 +63,7 @@ module {
 // CHECK-SAME:  (%arg0: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
 // CHECK-NEXT:  coreai.output %arg0, %arg0 : tensor<2xf32>, tensor<2xf32>
 // CHECK-NEXT:  }
-// CHECK:       coreai.graph @main
+// CHECK:       coreai.graph @caller
 // CHECK-SAME:  (%arg0: tensor<2xf32>) -> (tensor<2xf32>) {
 // CHECK-NEXT:  %0:2 = coreai.invoke @pair(%arg0)  : (tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>)
 // CHECK-NEXT:  coreai.output %0#1 : tensor<2xf32>
@@ -72,7 +72,7 @@ module {
   coreai.graph @pair(%arg0: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
     coreai.output %arg0, %arg0 : tensor<2xf32>, tensor<2xf32>
   }
-  coreai.graph @main(%arg0: tensor<2xf32>) -> (tensor<2xf32>) {
+  coreai.graph @caller(%arg0: tensor<2xf32>) -> (tensor<2xf32>) {
     %0:2 = coreai.invoke @pair(%arg0)  : (tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>)
     coreai.output %0#1 : tensor<2xf32>
   }
@@ -81,13 +81,13 @@ module {
 // -----
 
 // A top-level graph without `module {` (an implicit module) and an empty dense literal.
-// CHECK-LABEL: coreai.graph @main
+// CHECK-LABEL: coreai.graph @implicit_module
 // CHECK-SAME:  (%arg0: tensor<1x1xi1>) -> (tensor<i1>) {
 // CHECK-NEXT:  %0 = coreai.constant dense<> : tensor<0xui32>
 // CHECK-NEXT:  %1 = coreai.reshape %arg0, %0 : (tensor<1x1xi1>, tensor<0xui32>) -> tensor<i1>
 // CHECK-NEXT:  coreai.output %1 : tensor<i1>
 // CHECK-NEXT:  }
-coreai.graph @main(%arg0: tensor<1x1xi1>) -> (tensor<i1>) {
+coreai.graph @implicit_module(%arg0: tensor<1x1xi1>) -> (tensor<i1>) {
   %0 = coreai.constant dense<> : tensor<0xui32>
   %1 = coreai.reshape %arg0, %0 : (tensor<1x1xi1>, tensor<0xui32>) -> tensor<i1>
   coreai.output %1 : tensor<i1>

@@ -19,7 +19,7 @@ from xdsl.parser import Parser
 ASM_INFO = "_coreai_asm"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AsmInfo:
     """How one op was written (every field optional)."""
 
@@ -37,8 +37,12 @@ def asm_info(op: Operation) -> AsmInfo | None:
 
 def update_asm(op: Operation, **fields) -> None:
     """Set some AsmInfo fields of `op`."""
-    current = op.__dict__.get(ASM_INFO) or AsmInfo()
-    op.__dict__[ASM_INFO] = replace(current, **fields)
+    info = op.__dict__.get(ASM_INFO)
+    if info is None:
+        op.__dict__[ASM_INFO] = AsmInfo(**fields)
+        return
+    for name, value in fields.items():
+        setattr(info, name, value)
 
 
 def record_syntax(op: Operation, syntax: OpSyntax) -> None:
@@ -57,7 +61,7 @@ def copy_asm(original: Operation, copy: Operation) -> None:
     for old, new in zip(original.walk(), copy.walk(), strict=True):
         info = old.__dict__.get(ASM_INFO)
         if info is not None:
-            new.__dict__[ASM_INFO] = info
+            new.__dict__[ASM_INFO] = replace(info)
 
 
 RESULT_LIST = re.compile(r"(%[\w$.\-]+(?::\d+)?(?:\s*,\s*%[\w$.\-]+(?::\d+)?)*)\s*=\s*$")

@@ -189,25 +189,13 @@ def is_keyword_token(kind: MLIRTokenKind, text: str) -> bool:
     return kind == MLIRTokenKind.BARE_IDENT and "." not in text
 
 
+RESULT_LIST_AHEAD = re.compile(r"%[\w$.\-]+(?::[0-9]+)?(?:\s*,\s*%[\w$.\-]+(?::[0-9]+)?)*\s*=(?!=)")
+
+
 def starts_result_list(parser: Parser) -> bool:
     """`%a (, %b)* =` or `%a:N ... =`: the results of the next op, not operands."""
-    start = parser._current_token.span.start
-    try:
-        while token_kind(parser) == MLIRTokenKind.PERCENT_IDENT:
-            parser._consume_token()
-            if token_kind(parser) == MLIRTokenKind.COLON:
-                parser._consume_token()
-                if token_kind(parser) != MLIRTokenKind.INTEGER_LIT:
-                    return False
-                parser._consume_token()
-            if token_kind(parser) == MLIRTokenKind.EQUAL:
-                return True
-            if token_kind(parser) != MLIRTokenKind.COMMA:
-                return False
-            parser._consume_token()
-        return False
-    finally:
-        parser._resume_from(start)
+    content = parser.lexer.input.content
+    return RESULT_LIST_AHEAD.match(content, parser._current_token.span.start) is not None
 
 
 def brace_opens_attr_dict(parser: Parser) -> bool:
@@ -267,7 +255,8 @@ def parse_items(parser: Parser, form: ParsedForm, name_end: int) -> None:
         kind = token_kind(parser)
         text = current_text(parser)
         if kind == MLIRTokenKind.PERCENT_IDENT:
-            if starts_result_list(parser):
+            expected = bool(form.layout) and form.layout[-1] in (COMMA, OPEN, OPEN_TIGHT)
+            if not expected and starts_result_list(parser):
                 break
             form.operands.append(parser.parse_unresolved_operand())
             form.layout.append(OPERAND)

@@ -392,6 +392,7 @@ class CoreAIParser(Parser):
         self.result_lists: list[list[tuple[object, int]]] = []
         """Result lists of the ops being parsed, innermost last (dialects/asm.py reads it)."""
         self.explicit_location = False
+        self.type_cache: dict[str, Attribute] = {}
 
     def location_at(self, offset: int) -> FileLineColLoc:
         """A FileLineColLoc for a character offset of the module text."""
@@ -421,6 +422,33 @@ class CoreAIParser(Parser):
             separate_results=len(results) > 1 if len(op.results) > 1 else None,
         )
         return op
+
+    def parse_optional_type(self):
+        """Types, with the text of each `tensor<...>` parsed once per file.
+
+        xDSL's tensor-type parser costs about 0.5 ms; real programs spell the same few
+        hundred types tens of thousands of times, so the type is looked up by its text.
+        """
+        token = self._current_token
+        if token.kind != MLIRTokenKind.BARE_IDENT or token.text != "tensor":
+            return super().parse_optional_type()
+        content = self.lexer.input.content
+        start = token.span.start
+        end = content.find(">", start)
+        if end < 0 or content.find("<", start + 7, end) >= 0:  # nested: parse it
+            return super().parse_optional_type()
+        key = content[start : end + 1]
+        cached = self.type_cache.get(key)
+        if cached is None:
+            cached = super().parse_optional_type()
+            if (
+                self._current_token.span.start >= end + 1
+                and content[start : self.pos].rstrip() == key
+            ):
+                self.type_cache[key] = cached
+            return cached
+        self._resume_from(end + 1)
+        return cached
 
     def parse_optional_location(self):
         location = super().parse_optional_location()

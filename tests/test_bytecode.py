@@ -106,9 +106,9 @@ MLIR_WRITTEN_TEXT = """module @fixture attributes {a.arr = array<i32: 1, 2>, a.f
 
 
 def strip_names(module: ModuleOp) -> ModuleOp:
-    """Drop SSA names: hints and `%a, %b` result naming (MLIR bytecode stores neither)."""
+    """Drop what bytecode cannot carry: SSA names, `%a, %b` result naming, `-> (R)`."""
     for op in module.walk():
-        update_asm(op, separate_results=None)
+        update_asm(op, separate_results=None, paren_results=None)
         for result in op.results:
             result.name_hint = None
         for region in op.regions:

@@ -46,7 +46,7 @@ def without_names(program: AIProgram) -> str:
     """The program's text with SSA names dropped (MLIR bytecode keeps none)."""
     module = program.module.clone()
     for op in module.walk():
-        update_asm(op, separate_results=None)
+        update_asm(op, separate_results=None, paren_results=None)
         for result in op.results:
             result.name_hint = None
         for region in op.regions:

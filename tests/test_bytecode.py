@@ -106,9 +106,10 @@ MLIR_WRITTEN_TEXT = """module @fixture attributes {a.arr = array<i32: 1, 2>, a.f
 
 
 def strip_names(module: ModuleOp) -> ModuleOp:
-    """Drop what bytecode cannot carry: SSA names, `%a, %b` result naming, `-> (R)`."""
+    """Drop what bytecode cannot carry: SSA names, `%a, %b` result naming, `-> (R)`, and
+    the spelling an op was read in (bytecode ops print in their canonical form)."""
     for op in module.walk():
-        update_asm(op, separate_results=None, paren_results=None)
+        update_asm(op, syntax=None, separate_results=None, paren_results=None)
         for result in op.results:
             result.name_hint = None
         for region in op.regions:

@@ -674,10 +674,14 @@ def parse_module_text(text: str, name: str, metadata: FileMetadata) -> ModuleOp:
         module = parser.parse_module()
     except ParseError as error:
         raise parse_error_to_ir_error(error, name, parser.lines, text) from None
-    except (ValueError, OverflowError) as error:
+    except (ValueError, OverflowError, NotImplementedError) as error:
         line, col = parser.lines.line_col(parser._current_token.span.start)
         message = str(error).strip().splitlines()[0] if str(error).strip() else "invalid value"
         raise IRError(message, f"{name}:{line}:{col}") from None
+    except AssertionError:  # xDSL asserts on some malformed literals, e.g. `[0,(0, 1]`
+        line, col = parser.lines.line_col(parser._current_token.span.start)
+        token = parser._current_token.text or "end of input"
+        raise IRError(f"unexpected '{token}'", f"{name}:{line}:{col}") from None
     return module
 
 

@@ -217,19 +217,23 @@ def compress(program, options: Options) -> list:
     pipeline = Pipeline.parse(options.pipeline_text)
     pipeline.run(program, verify_each=options.verify_each)
     if original is not None:
-        write_report(original, program, options)
+        left_dense: dict[str, str] = {}
+        for pass_run in pipeline.runs:
+            for weight, reason in pass_run.left_dense.items():
+                left_dense.setdefault(weight, reason)
+        write_report(original, program, options, left_dense)
     if options.timings:
         for pass_run in pipeline.runs:
             options.timings.add(pass_run.pass_name, pass_run.seconds)
     return pipeline.runs
 
 
-def write_report(original, program, options: Options) -> None:
+def write_report(original, program, options: Options, left_dense: dict[str, str]) -> None:
     """`--report`: a table (stdout when -o is a file, else stderr), JSON or a PNG plot."""
     from coreai_opt.errors import CoreAIError
     from coreai_opt.inspection import compression_report, plot_report
 
-    report = compression_report(original, program)
+    report = compression_report(original, program, left_dense)
     target = options.report
     if target == "-":
         stream = sys.stdout if options.output != "-" else sys.stderr

@@ -47,6 +47,8 @@ class WeightReport:
     stored_bytes: int
     bits_per_weight: float
     snr_db: float | None
+    note: str = ""
+    """Why a weight was left dense, when a pass said so."""
 
 
 @dataclass
@@ -85,6 +87,7 @@ class ProgramReport:
             lines.append(
                 f"{w.name[:24]:<24} {shape:<14} {w.consumer[:22]:<22} {w.original_dtype:<6} "
                 f"{w.scheme[:48]:<48} {w.stored_bytes:>12,} {w.bits_per_weight:6.2f} {snr:>7}"
+                + (f"  ({w.note})" if w.note else "")
             )
         before = "" if self.bytes_before is None else f"{self.bytes_before / 1e6:.2f} MB -> "
         snr = "" if self.snr_db is None else f", SNR {self.snr_db:.2f} dB"
@@ -315,14 +318,23 @@ def bits_per_weight(program) -> ProgramReport:
     return summarize(weight_entries(program, None), None, None)
 
 
-def compression_report(original, compressed) -> ProgramReport:
-    """Compare a compressed program with the program it came from (SNR per weight)."""
+def compression_report(
+    original, compressed, left_dense: dict[str, str] | None = None
+) -> ProgramReport:
+    """Compare a compressed program with the program it came from (SNR per weight).
+
+    `left_dense` maps weights the passes did not compress to the reason (`PassRun`), shown
+    as the weight's note.
+    """
     originals = {
         identity(v): (elements_array(v.owner.value), dtype_name(v.type.get_element_type()))
         for v, _ in dense_roots(original)
     }
     bytes_before = sum(stored_nbytes(v.owner.value) for v, _ in dense_roots(original))
     entries = weight_entries(compressed, originals)
+    for entry in entries:
+        if left_dense and entry.scheme.startswith("dense") and entry.name in left_dense:
+            entry.note = f"left dense: {left_dense[entry.name]}"
     signal = noise = 0.0
     for entry in entries:
         if entry.snr_db is None or entry.name not in originals:

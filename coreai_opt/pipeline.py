@@ -152,12 +152,18 @@ class PassRun:
     descriptions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    left_dense: dict[str, str] = field(default_factory=dict)
+    """Weights a compression pass did not compress, by report identity, with the reason."""
 
     def count(self, key: str, amount: int | float = 1, description: str = "") -> None:
         """Add `amount` to the statistic `key`."""
         self.statistics[key] = self.statistics.get(key, 0) + amount
         if description:
             self.descriptions.setdefault(key, description)
+
+    def leave_dense(self, weight: str, reason: str) -> None:
+        """Record that `weight` (its report identity) stays dense, and why."""
+        self.left_dense.setdefault(weight, reason)
 
     def warn(self, message: str, where: str | None = None) -> None:
         """Record and log a warning (e.g. a constant skipped, and why)."""

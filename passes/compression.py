@@ -2,9 +2,13 @@
 
 Eligibility (coreai-ir.md §4): a `coreai.constant` with a static tensor type and a float
 element type (f16, bf16, f32), more than `weight_num_threshold` elements, every use a
-consumer op (matmul x/y, transpose, gather_nd data, conv2d weight) or the values operand of
-`build_sparse_with_bitmask` (chained compression). A constant of at least 1e8 elements, or
-one with no uses, qualifies whatever consumes it.
+consumer op (matmul x/y, transpose, gather_nd data, the weight of conv1d/2d/3d and of
+transposed convolutions) or the values operand of `build_sparse_with_bitmask` (chained
+compression). Uses are followed through decompression chains and through `coreai.invoke`
+into the callee's uses of that parameter (composite graphs), where the axes are decided
+too. A constant of at least 1e8 elements, or one with no uses, qualifies whatever consumes
+it. A weight-sized float constant that does not qualify is left dense with a warning
+naming the uses that keep it so.
 
 Channel axes (§3) are decided per use; all uses must agree, else a warning and (0, 1).
 """
@@ -23,6 +27,8 @@ from coreai_opt.dialects.coreai import (
     ConstantOp,
     Conv2dOp,
     GatherNdOp,
+    GraphOp,
+    InvokeOp,
     LutToDenseOp,
     SparseWithBitmaskToDenseOp,
     TransposeOp,
@@ -74,8 +80,12 @@ class SkipConstant(Exception):
 # --------------------------------------------------------------------------- axes
 
 
-def look_through(value: SSAValue) -> list[tuple[Operation, int]]:
-    """Uses of `value`, looking through chained decompression ops to their consumers."""
+def look_through(
+    value: SSAValue, calls: frozenset[GraphOp] = frozenset()
+) -> list[tuple[Operation, int]]:
+    """Uses of `value`, looking through chained decompression ops to their consumers, and
+    through `coreai.invoke` into the callee's uses of the matching parameter (composite
+    graphs: norm scales, MoE expert weights). A recursive call is itself the use."""
     found: list[tuple[Operation, int]] = []
     for use in value.uses:
         user = use.operation
@@ -83,20 +93,46 @@ def look_through(value: SSAValue) -> list[tuple[Operation, int]]:
             use.index == 0
         )
         if passthrough:
-            found.extend(look_through(user.results[0]))
+            found.extend(look_through(user.results[0], calls))
         elif isinstance(user, BuildSparseWithBitmaskOp) and use.index == 0:
             for sparse_use in user.result.uses:
                 if isinstance(sparse_use.operation, SparseWithBitmaskToDenseOp):
-                    found.extend(look_through(sparse_use.operation.result))
+                    found.extend(look_through(sparse_use.operation.result, calls))
+        elif isinstance(user, InvokeOp) and (callee := callee_parameter(user, use.index, calls)):
+            graph, parameter = callee
+            found.extend(look_through(parameter, calls | {graph}))
         else:
             found.append((user, use.index))
     return found
+
+
+def callee_parameter(
+    invoke: InvokeOp, index: int, calls: frozenset[GraphOp]
+) -> tuple[GraphOp, SSAValue] | None:
+    """The callee graph and its block argument that receives operand `index`, if known."""
+    graph = invoke.callee_graph()
+    if graph is None or graph in calls or not graph.body.blocks:
+        return None
+    args = graph.body.blocks.first.args
+    return (graph, args[index]) if index < len(args) else None
+
+
+CONV_WEIGHT_OPS = ("coreai.conv1d", "coreai.conv3d")
+"""Convolutions (beside the modelled conv2d) whose operand 1 is `[C_out, C_in/groups, k...]`."""
+TRANSPOSED_CONV_OPS = (
+    "coreai.conv_transpose1d",
+    "coreai.conv_transpose2d",
+    "coreai.conv_transpose3d",
+)
+"""Transposed convolutions: operand 1 is `[C_in, C_out/groups, k...]`."""
 
 
 def axes_for_use(user: Operation, index: int) -> tuple[int, int]:
     """(output axis, input axis), possibly negative, for one consumer of the weight."""
     if isinstance(user, MATMUL_OPS):
         return (-1, -2) if index == 1 else (-2, -1)
+    if user.name in TRANSPOSED_CONV_OPS and index == 1:
+        return (1, 0)
     if isinstance(user, TransposeOp) and index == 0:
         users = [(u.operation, u.index) for u in user.result.uses]
         if users and all(isinstance(u, MATMUL_OPS) and i == 1 for u, i in users):
@@ -129,9 +165,21 @@ def is_consumer_use(user: Operation, index: int) -> bool:
         return True
     if isinstance(user, GatherNdOp):
         return index == 0
-    if isinstance(user, Conv2dOp):
+    if isinstance(user, Conv2dOp) or user.name in (*CONV_WEIGHT_OPS, *TRANSPOSED_CONV_OPS):
         return index == 1
     return isinstance(user, BuildSparseWithBitmaskOp) and index == 0
+
+
+def non_consumer_uses(op: ConstantOp) -> list[str]:
+    """`op name (operand i)` of each use that keeps a weight dense (looked through chains
+    and invokes), distinct, in program order."""
+    found: list[str] = []
+    for user, index in look_through(op.result):
+        if not is_consumer_use(user, index):
+            text = f"{user.name} (operand {index})"
+            if text not in found:
+                found.append(text)
+    return found
 
 
 def dense_element_count(op: ConstantOp) -> int:
@@ -143,30 +191,43 @@ def dense_element_count(op: ConstantOp) -> int:
     return int(np.prod(op.result.type.get_shape(), dtype=np.int64))
 
 
-def is_eligible(op: ConstantOp, threshold: int) -> bool:
-    """A static float weight above the threshold whose uses are all consumers (§4)."""
+def is_weight_sized(op: ConstantOp, threshold: int) -> bool:
+    """A static float constant above the threshold: a weight the passes consider."""
     tensor_type = op.result.type
     if not isinstance(tensor_type, TensorType) or any(d < 0 for d in tensor_type.get_shape()):
         return False
     if not isinstance(tensor_type.get_element_type(), WEIGHT_FLOAT_TYPES):
         return False
-    count = dense_element_count(op)
-    if count <= threshold:
+    return dense_element_count(op) > threshold
+
+
+def is_eligible(op: ConstantOp, threshold: int) -> bool:
+    """A static float weight above the threshold whose uses are all consumers (§4), looked
+    through decompression chains and into the graphs it is passed to."""
+    if not is_weight_sized(op, threshold):
         return False
-    if count >= ALWAYS_COMPRESS_ELEMENTS:
+    if dense_element_count(op) >= ALWAYS_COMPRESS_ELEMENTS:
         return True
-    return all(is_consumer_use(use.operation, use.index) for use in op.result.uses)
+    return not non_consumer_uses(op)
 
 
 def candidates(module: ModuleOp, threshold: int, run: PassRun) -> Iterator[Candidate]:
     """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1))."""
     for op in list(module.walk()):
-        if not isinstance(op, ConstantOp) or not is_eligible(op, threshold):
+        if not isinstance(op, ConstantOp) or not is_weight_sized(op, threshold):
+            continue
+        if not is_eligible(op, threshold):
+            if not already_compressed(op):
+                reason = f"feeds {', '.join(non_consumer_uses(op))}, not a weight consumer"
+                run.warn(f"constant {describe(op)} is left dense: it {reason}", where(op))
+                run.leave_dense(weight_identity(op), reason)
+                run.count("constants-left-dense", 1, "Weight-sized constants left dense")
             continue
         try:
             weight = elements_array(op.value)
         except ElidedWeightError as error:
             run.warn(f"skipping constant {describe(op)}: {error}", where(op))
+            run.leave_dense(weight_identity(op), str(error))
             run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
             continue
         (output_axis, input_axis), agreed = channel_axes(op.result, weight.ndim)
@@ -180,6 +241,23 @@ def candidates(module: ModuleOp, threshold: int, run: PassRun) -> Iterator[Candi
             isinstance(use.operation, BuildSparseWithBitmaskOp) for use in op.result.uses
         )
         yield Candidate(op, weight, output_axis, input_axis, feeds_sparse)
+
+
+def weight_identity(op: ConstantOp) -> str:
+    """How the compression report names this constant's weight."""
+    from coreai_opt.inspection import identity
+
+    return identity(op.result)
+
+
+def already_compressed(op: ConstantOp) -> bool:
+    """A float constant that is part of a compressed weight (a LUT, scale or sparse values),
+    or only feeds one: not a weight to warn about."""
+    from coreai_opt.dialects.coreai import COMPRESSION_OPS
+
+    return bool(op.result.uses) and all(
+        isinstance(use.operation, COMPRESSION_OPS) and use.index != 0 for use in op.result.uses
+    )
 
 
 def compress_all(
@@ -200,6 +278,7 @@ def compress_all(
             new_ops = compress(candidate)
         except SkipConstant as reason:
             run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
+            run.leave_dense(weight_identity(op), str(reason))
             run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
             continue
         original = op.value

@@ -105,6 +105,7 @@ def test_json_is_valid_and_documented_keys():
         "stored_bytes",
         "bits_per_weight",
         "snr_db",
+        "note",
     }
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (Core AI IR lines are long)
 """Compression on real Core AI programs: weights passed to composite graphs through
 `coreai.invoke`, convolutions beyond conv2d, weights left dense with a reason, and every
 pass on every program of the real-IR corpus."""
@@ -98,6 +99,7 @@ def test_weight_feeding_a_non_consumer_is_left_dense_with_the_reason(composite, 
 def test_constants_of_a_compressed_chain_are_not_reported_as_left_dense(composite, caplog):
     """Palettizing a quantized program: the LUT/scales are not weights to warn about."""
     Pipeline.parse("quantize<dtype=int8,weight_num_threshold=16>").run(composite)
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="coreai_opt"):
         Pipeline.parse("palettize<n_bits=4,weight_num_threshold=16>").run(composite)
     left_dense = [r.getMessage() for r in caplog.records if "left dense" in r.getMessage()]

@@ -17,11 +17,17 @@ from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coreai_opt.errors import IRError
-from coreai_opt.ir.text import module_to_string, parse_stream, verify_module
+from coreai_opt.ir.text import (
+    LINEAR_STRING_LITERAL,
+    module_to_string,
+    parse_stream,
+    verify_module,
+)
 from coreai_opt.synthetic import Layer, write_module
 
 REPO = Path(__file__).resolve().parent.parent
@@ -163,3 +169,25 @@ def test_every_seed_parses() -> None:
     assert len(SEEDS) > 40
     for seed in SEEDS:
         parse_verify_print(seed)
+
+
+XDSL_STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]+|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+"""xDSL 0.74's own pattern (exponential on failure), to check ours against."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='ab"\\ntF0\n\x0b\x0cé ', max_size=14))
+def test_the_linear_string_pattern_matches_what_xdsl_matches(body: str) -> None:
+    """Same language as xDSL's string-literal pattern (short inputs: xDSL's is fast there)."""
+    text = '"' + body
+    ours, theirs = LINEAR_STRING_LITERAL.match(text), XDSL_STRING_LITERAL.match(text)
+    assert (ours and ours.group()) == (theirs and theirs.group())
+
+
+@pytest.mark.parametrize("tail", ["", "\\q", "\n"], ids=["unterminated", "bad-escape", "newline"])
+def test_a_long_broken_string_is_a_prompt_error(tail: str) -> None:
+    """One missing quote used to make xDSL's lexer backtrack for minutes."""
+    text = '"t.a"() {v = "' + "x" * 5000 + tail + "} : () -> ()\n"
+    with alarm(HANG_SECONDS), pytest.raises(IRError) as info:
+        parse_stream(BytesIO(text.encode()), "string.mlir")
+    assert str(info.value).startswith("string.mlir:1:14: error: ")

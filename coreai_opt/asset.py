@@ -17,15 +17,17 @@ import mmap
 import os
 import secrets
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coreai_opt.bytecode import format_error, image_for
+from coreai_opt.bytecode import BytecodeImage, format_error, image_for
 from coreai_opt.bytecode.encoding import BytecodeFormatError
 from coreai_opt.bytecode.reader import FileSource, read_bytecode_source
-from coreai_opt.errors import AssetError, IRError, opening
+from coreai_opt.errors import AssetError, IRError, opening, writing
+from coreai_opt.limits import JSON_TOKENS, MAX_NESTING_DEPTH, too_deep_offset
 from coreai_opt.program import AIProgram
 
 MAIN = "main.mlirb"
@@ -98,13 +100,16 @@ def file_sha256(path: Path) -> bytes:
 
 def check_hash(main: Path, hash_file: Path) -> None:
     """`main.hash` must hold the raw 32-byte SHA-256 of `main.mlirb`."""
-    expected = hash_file.read_bytes()
+    with opening(str(hash_file), AssetError):
+        expected = hash_file.read_bytes()
     if len(expected) != 32:
         raise AssetError(
             f"{HASH} must hold a raw 32-byte SHA-256 digest, found {len(expected)} bytes",
             str(hash_file),
         )
-    if file_sha256(main) != expected:
+    with opening(str(main), AssetError):
+        actual = file_sha256(main)
+    if actual != expected:
         raise AssetError(
             f"{MAIN} does not match {HASH} (the bundle is corrupted or was modified)", str(main)
         )
@@ -112,17 +117,41 @@ def check_hash(main: Path, hash_file: Path) -> None:
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """`metadata.json` as a dict."""
+    with opening(str(path), AssetError, "a JSON file"):
+        raw = path.read_bytes()
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise AssetError("metadata.json is not valid UTF-8", str(path)) from None
+    value = parse_metadata_json(text, path)
+    if not isinstance(value, dict):
+        raise AssetError("metadata.json must hold a JSON object", str(path))
+    return value
+
+
+def parse_metadata_json(text: str, path: Path) -> Any:
+    """Strict JSON with bounded nesting; every failure is one AssetError naming the file."""
+    too_deep = too_deep_offset(text, MAX_NESTING_DEPTH, JSON_TOKENS)
+    if too_deep is not None:
+        line = text.count("\n", 0, too_deep) + 1
+        column = too_deep - (text.rfind("\n", 0, too_deep) + 1) + 1
+        raise AssetError(
+            f"metadata.json is nested too deeply (the limit is {MAX_NESTING_DEPTH} levels)",
+            f"{path}:{line}:{column}",
+        )
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise AssetError(
             f"invalid JSON: {error.msg}", f"{path}:{error.lineno}:{error.colno}"
         ) from None
-    if not isinstance(value, dict):
-        raise AssetError("metadata.json must hold a JSON object", str(path))
-    return value
+    except ValueError:  # the only other failure: an integer with too many digits
+        limit = sys.get_int_max_str_digits()
+        raise AssetError(
+            f"invalid JSON: an integer has more than {limit} digits", str(path)
+        ) from None
+    except RecursionError:  # a safety net: the nesting check keeps well inside the limit
+        raise AssetError("metadata.json is nested too deeply", str(path)) from None
 
 
 def load_bytecode_program(path: Path, verify: bool = True) -> AIProgram:
@@ -186,6 +215,14 @@ def save_asset(
     check_destination(bundle, overwrite)
     content = bundle_metadata(program, metadata)
     image = image_for(program.module, program.metadata, str(bundle / MAIN))
+    with writing(str(bundle)):
+        write_bundle(image, content, bundle)
+    return bundle
+
+
+def write_bundle(image: BytecodeImage, content: dict[str, Any], bundle: Path) -> None:
+    """Stream the bundle into a hidden sibling directory, then swap it into place; the
+    staging directory is removed whatever stops the write (an error, Ctrl-C, SIGTERM)."""
     staging = make_sibling_dir(bundle, "tmp")
     try:
         digest = hashlib.sha256()
@@ -200,7 +237,6 @@ def save_asset(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return bundle
 
 
 def check_destination(bundle: Path, overwrite: bool) -> None:

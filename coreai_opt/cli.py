@@ -7,6 +7,7 @@ this once per test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 SPLIT_MARKER = "// -----"
-BYTECODE_MAGIC = b"ML\xefR"
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -158,14 +158,14 @@ def list_passes() -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_input(path: str) -> tuple[bytes, str]:
-    """The raw input and the name used in diagnostics."""
+def read_text_input(source) -> bytes:
+    """The whole of a textual input, for `--split-input-file` (read once)."""
     from coreai_opt.errors import IRError, opening
 
-    if path == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
-    with opening(path, IRError, "a .mlir file"), open(path, "rb") as stream:
-        return stream.read(), path
+    if source.data is not None:
+        return source.data
+    with opening(source.path, IRError, "a .mlir file"), open(source.path, "rb") as stream:
+        return stream.read()
 
 
 def split_chunks(text: str) -> list[str]:
@@ -197,9 +197,10 @@ class Options:
 
 def process_chunk(source: bytes, name: str, options: Options, runs: list) -> bytes:
     """Parse, run the pipeline and print one module; returns the printed bytes."""
+    from coreai_opt.inputs import Input
     from coreai_opt.ir.text import print_module
 
-    program = load_program(name, source, name, options.timings)
+    program = load_program(Input(name, "text", data=source), options.timings)
     runs.extend(compress(program, options))
     start = time.perf_counter()
     out = io.BytesIO()
@@ -230,7 +231,7 @@ def compress(program, options: Options) -> list:
 
 def write_report(original, program, options: Options, left_dense: dict[str, str]) -> None:
     """`--report`: a table (stdout when -o is a file, else stderr), JSON or a PNG plot."""
-    from coreai_opt.errors import CoreAIError
+    from coreai_opt.errors import writing
     from coreai_opt.inspection import compression_report, plot_report
 
     report = compression_report(original, program, left_dense)
@@ -239,25 +240,57 @@ def write_report(original, program, options: Options, left_dense: dict[str, str]
         stream = sys.stdout if options.output != "-" else sys.stderr
         stream.write(report.table())
     elif target.endswith(".json"):
-        with open(target, "w") as out:
-            out.write(report.to_json() + "\n")
-    elif target.endswith(".png"):
-        plot_report(report, target)
+        from pathlib import Path
+
+        from coreai_opt.program import write_atomically
+
+        text = (report.to_json() + "\n").encode("utf-8")
+        write_atomically(Path(target), lambda stream: stream.write(text))
     else:
-        raise CoreAIError(f"--report expects FILE.json or FILE.png, got '{target}'")
+        with writing(target):
+            plot_report(report, target)
+
+
+def check_destinations(args: argparse.Namespace) -> None:
+    """Fail before any work when `-o` or `--report` cannot be written where asked."""
+    from coreai_opt.errors import AssetError, CoreAIError, IRError
+
+    report = args.report
+    if report not in (None, "-") and not report.endswith((".json", ".png")):
+        raise CoreAIError(f"--report expects FILE.json or FILE.png, got '{report}'")
+    if args.output != "-":
+        error = AssetError if is_bundle_path(args.output) else IRError
+        check_directory_of(args.output.rstrip("/") or "/", error, "the output directory")
+    if report not in (None, "-"):
+        check_directory_of(report, CoreAIError, "the report's directory")
+
+
+def check_directory_of(path: str, error: type, what: str) -> None:
+    """The directory `path` would be written into must exist."""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise error(f"{what} does not exist", path)
 
 
 def write_output(path: str, data: bytes) -> None:
     """Write the result atomically (a temporary sibling renamed), or to stdout."""
     if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        write_stdout(lambda stream: stream.write(data))
         return
     from pathlib import Path
 
     from coreai_opt.program import write_atomically
 
     write_atomically(Path(path), lambda stream: stream.write(data))
+
+
+def write_stdout(write) -> None:
+    """Call `write(binary stdout)` and flush; a failure (a full disk) is one OutputError."""
+    from coreai_opt.errors import writing
+
+    with writing("<stdout>"):
+        write(sys.stdout.buffer)
+        sys.stdout.flush()
 
 
 def configure_logging(quiet: bool) -> None:
@@ -275,35 +308,18 @@ def is_bundle_path(path: str) -> bool:
     return path != "-" and (path.rstrip("/").endswith(".aimodel") or os.path.isdir(path))
 
 
-def input_is_binary(path: str) -> bool:
-    """A bundle directory or a file that starts with MLIR bytecode's magic number."""
-    if path == "-":
-        return False
-    if os.path.isdir(path):
-        bundle_like = path.rstrip("/").endswith(".aimodel")
-        return bundle_like or os.path.isfile(os.path.join(path, "main.mlirb"))
-    from coreai_opt.bytecode import is_bytecode_file
-
-    return is_bytecode_file(path)
+def is_bundle_like(path: str) -> bool:
+    """A directory we read as a bundle: named `*.aimodel` or holding `main.mlirb`."""
+    bundle_like = path.rstrip("/").endswith(".aimodel")
+    return bundle_like or os.path.isfile(os.path.join(path, "main.mlirb"))
 
 
-def load_program(path: str, raw: bytes | None, name: str, timings: Timings | None):
-    """A whole program from a bundle, bytecode (a file or stdin bytes) or text."""
+def load_program(source, timings: Timings | None):
+    """A whole program from an opened input: a bundle, bytecode or text."""
     from coreai_opt.program import AIProgram
 
     start = time.perf_counter()
-    if raw is not None:
-        from coreai_opt.bytecode import read_bytecode_bytes
-        from coreai_opt.ir.text import parse_stream, verify_module
-
-        if raw.startswith(BYTECODE_MAGIC):
-            module, metadata = read_bytecode_bytes(raw, name)
-        else:
-            module, metadata = parse_stream(io.BytesIO(raw), name)
-        verify_module(module)
-        program = AIProgram(module, metadata)
-    else:
-        program = AIProgram.load(path)
+    program = AIProgram.from_input(source)
     if timings:
         timings.add("Parser", time.perf_counter() - start)
     return program
@@ -322,19 +338,21 @@ def write_program(program, args: argparse.Namespace, timings: Timings | None) ->
         from coreai_opt.bytecode import write_bytecode, write_bytecode_stream
 
         if args.output == "-":
-            write_bytecode_stream(program.module, program.metadata, sys.stdout.buffer)
-            sys.stdout.flush()
+            write_stdout(
+                lambda stream: write_bytecode_stream(program.module, program.metadata, stream)
+            )
         else:
             write_bytecode(program.module, program.metadata, args.output)
     elif args.output == "-":
-        print_module(
-            program.module,
-            sys.stdout.buffer,
-            program.metadata,
-            args.print_op_generic,
-            args.mlir_print_debuginfo,
+        write_stdout(
+            lambda stream: print_module(
+                program.module,
+                stream,
+                program.metadata,
+                args.print_op_generic,
+                args.mlir_print_debuginfo,
+            )
         )
-        sys.stdout.flush()
     else:
         program.save(
             args.output, generic=args.print_op_generic, debuginfo=args.mlir_print_debuginfo
@@ -343,18 +361,13 @@ def write_program(program, args: argparse.Namespace, timings: Timings | None) ->
         timings.add("Output", time.perf_counter() - start)
 
 
-def run_whole_program(
-    args: argparse.Namespace, options: Options, raw: bytes | None = None, name: str = ""
-) -> int:
+def run_whole_program(args: argparse.Namespace, options: Options, source) -> int:
     """One whole program (text, bytecode or a bundle), streamed from and to disk."""
     if args.split_input_file:
         from coreai_opt.errors import CoreAIError
 
         raise CoreAIError("--split-input-file works on textual input and output only")
-    name = name or args.input
-    if raw is None and args.input == "-":
-        raw, name = read_input("-")
-    program = load_program(args.input, raw, name, options.timings)
+    program = load_program(source, options.timings)
     runs = compress(program, options)
     write_program(program, args, options.timings)
     if args.mlir_pass_statistics:
@@ -364,9 +377,40 @@ def run_whole_program(
     return 0
 
 
+def run_split(args: argparse.Namespace, options: Options, source) -> int:
+    """`--split-input-file`: each chunk parsed, compressed and printed on its own."""
+    from coreai_opt.errors import CoreAIError
+
+    text = read_text_input(source).decode("utf-8", errors="surrogateescape")
+    runs: list = []
+    outputs: list[bytes] = []
+    failures = 0
+    for chunk in split_chunks(text):
+        try:
+            outputs.append(
+                process_chunk(chunk.encode("utf-8", "surrogateescape"), source.name, options, runs)
+            )
+        except CoreAIError as error:
+            if args.verify_diagnostics:
+                outputs.append(f"{error}\n".encode())
+            else:  # like mlir-opt: report every failing chunk, then fail
+                sys.stderr.write(f"{error}\n")
+                failures += 1
+    if failures:
+        return 1
+    separator = f"\n{SPLIT_MARKER}\n".encode()
+    write_output(args.output, separator.join(outputs))
+    if args.mlir_pass_statistics:
+        sys.stderr.write(statistics_report(runs))
+    if options.timings:
+        sys.stderr.write(options.timings.report())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Do what the arguments ask; CoreAIError propagates to `main`."""
-    from coreai_opt.errors import CoreAIError
+    from coreai_opt.errors import IRError
+    from coreai_opt.inputs import open_input
     from coreai_opt.pipeline import Pipeline
 
     if args.list_passes:
@@ -378,6 +422,7 @@ def run(args: argparse.Namespace) -> int:
 
         set_progress(False)
     Pipeline.parse(args.pass_pipeline)  # report pipeline errors before reading input
+    check_destinations(args)
     options = Options(
         pipeline_text=args.pass_pipeline,
         generic=args.print_op_generic,
@@ -387,49 +432,67 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         output=args.output,
     )
-    if os.path.isdir(args.input) and not input_is_binary(args.input):
-        from coreai_opt.errors import IRError
-
+    source = open_input(args.input)
+    if source.kind == "bundle" and not is_bundle_like(source.path):
         raise IRError("is a directory, expected a .mlir file or an .aimodel bundle", args.input)
-    streamable = not args.split_input_file and args.input != "-"
-    if (
-        streamable
-        or args.emit_bytecode
-        or is_bundle_path(args.output)
-        or input_is_binary(args.input)
-    ):  # a bundle with --split-input-file gets its own error there
-        return run_whole_program(args, options)
-    raw, name = read_input(args.input)
-    if raw.startswith(BYTECODE_MAGIC):
-        return run_whole_program(args, options, raw, name)
-    text = raw.decode("utf-8", errors="surrogateescape")
-    chunks = split_chunks(text) if args.split_input_file else None
-    runs: list = []
-    outputs: list[bytes] = []
-    if chunks is None:
-        outputs.append(process_chunk(raw, name, options, runs))
-    else:
-        failures = 0
-        for chunk in chunks:
-            try:
-                outputs.append(
-                    process_chunk(chunk.encode("utf-8", "surrogateescape"), name, options, runs)
-                )
-            except CoreAIError as error:
-                if args.verify_diagnostics:
-                    outputs.append(f"{error}\n".encode())
-                else:  # like mlir-opt: report every failing chunk, then fail
-                    sys.stderr.write(f"{error}\n")
-                    failures += 1
-        if failures:
-            return 1
-    separator = f"\n{SPLIT_MARKER}\n".encode()
-    write_output(args.output, separator.join(outputs))
-    if args.mlir_pass_statistics:
-        sys.stderr.write(statistics_report(runs))
-    if options.timings:
-        sys.stderr.write(options.timings.report())
-    return 0
+    textual_output = not (args.emit_bytecode or is_bundle_path(args.output))
+    if args.split_input_file and source.kind == "text" and textual_output:
+        return run_split(args, options, source)
+    return run_whole_program(args, options, source)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so cleanups run as they do for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOPPING_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def on_stop_signal(signum: int, frame: object) -> NoReturn:
+    """Stop like Ctrl-C does; further signals are ignored so they cannot cut the cleanup."""
+    import signal
+
+    for name in (*STOPPING_SIGNALS, "SIGINT"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+def install_stop_handlers() -> dict[int, object]:
+    """Route SIGTERM and SIGHUP to `on_stop_signal`; returns the handlers to restore.
+
+    Only signals left at their default are taken (`nohup` keeps SIGHUP ignored), and only
+    in the main thread (the only one where Python can handle signals).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, object] = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    for name in STOPPING_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) == signal.SIG_DFL:
+            previous[number] = signal.signal(number, on_stop_signal)
+    return previous
+
+
+def restore_handlers(previous: dict[int, object]) -> None:
+    """Put back what `install_stop_handlers` replaced (main() may run inside a test)."""
+    import signal
+
+    for number, handler in previous.items():
+        if handler is not None:  # None: set outside Python, cannot be restored from here
+            signal.signal(number, handler)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -444,10 +507,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logger = logging.getLogger("coreai_opt")
     saved_logging = (logger.handlers[:], logger.level)
+    saved_handlers = install_stop_handlers()
     try:
         return run(args)
     except CoreAIError as error:
-        if args.verify_diagnostics:
+        broken_stdout = error.where == "<stdout>"
+        if broken_stdout:
+            silence_stdout()
+        if args.verify_diagnostics and not broken_stdout:
             sys.stdout.write(f"{error}\n")
             return 0
         sys.stderr.write(f"{error}\n")
@@ -455,11 +522,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("coreai-opt: interrupted\n")
         return 130
+    except Terminated as stop:
+        import signal
+
+        sys.stderr.write(f"coreai-opt: stopped by {signal.Signals(stop.signum).name}\n")
+        return 128 + stop.signum
     except BrokenPipeError:  # e.g. `coreai-opt big.aimodel | head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         return 1
     except MemoryError:
         sys.stderr.write("coreai-opt: error: out of memory\n")
+        return 1
+    except OSError as error:  # the system refused something not attributed to a file above
+        from coreai_opt.errors import os_reason
+
+        where = f"{error.filename}: " if error.filename else "coreai-opt: "
+        sys.stderr.write(f"{where}error: {os_reason(error)}\n")
         return 1
     except Exception as error:  # a bug: one line unless COREAI_OPT_DEBUG asks for more
         if os.environ.get("COREAI_OPT_DEBUG"):
@@ -470,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     finally:
+        restore_handlers(saved_handlers)
         logger.handlers[:] = saved_logging[0]
         logger.setLevel(saved_logging[1])
         if args.quiet:

@@ -32,6 +32,19 @@ class AssetError(CoreAIError):
     """A missing, corrupt or unwritable `.aimodel` bundle or file."""
 
 
+class OutputError(CoreAIError, OSError):
+    """An output the system would not let us write (permissions, a full disk, a device).
+
+    Also an `OSError`, with the system's `errno`, so callers that catch OS errors still do.
+    """
+
+
+def os_reason(error: OSError) -> str:
+    """The system's reason for an OS error as our messages write it ("permission denied")."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return reason[:1].lower() + reason[1:]
+
+
 @contextmanager
 def opening(
     path: str, error: type[CoreAIError] = IRError, expected: str = "a file"
@@ -45,3 +58,20 @@ def opening(
         raise error(f"is a directory, expected {expected}", path) from None
     except PermissionError:
         raise error("permission denied", path) from None
+    except CoreAIError:
+        raise
+    except OSError as failure:  # EIO, ELOOP, ENAMETOOLONG, a device that cannot be read...
+        raise error(f"cannot read: {os_reason(failure)}", path) from None
+
+
+@contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Turn the OS errors of writing `path` into a one-line OutputError naming it."""
+    try:
+        yield
+    except (CoreAIError, BrokenPipeError):  # a closed pipe is the reader's choice: no error
+        raise
+    except OSError as failure:
+        problem = OutputError(f"cannot write: {os_reason(failure)}", path)
+        problem.errno = failure.errno
+        raise problem from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +12,13 @@ from pathlib import Path
 from xdsl.dialects.builtin import ModuleOp
 
 from coreai_opt.dialects.coreai import ConstantOp
-from coreai_opt.errors import IRError
+from coreai_opt.errors import IRError, writing
+from coreai_opt.inputs import Input, open_input
 from coreai_opt.ir.text import (
     FileMetadata,
     module_to_string,
     parse_file,
+    parse_stream,
     parse_text,
     print_module,
     verify_module,
@@ -51,13 +55,27 @@ class AIProgram:
             from coreai_opt.asset import AIModelAsset
 
             return AIModelAsset.load(path, verify=verify).program
-        from coreai_opt.bytecode import is_bytecode_file
+        return cls.from_input(open_input(os.fspath(path)), verify)
 
-        if is_bytecode_file(path):
+    @classmethod
+    def from_input(cls, source: Input, verify: bool = True) -> AIProgram:
+        """The program an opened input holds (pipes and stdin were read into memory)."""
+        if source.kind == "bundle":
+            from coreai_opt.asset import AIModelAsset
+
+            return AIModelAsset.load(source.path, verify=verify).program
+        if source.kind == "bytecode" and source.path is not None:
             from coreai_opt.asset import load_bytecode_program
 
-            return load_bytecode_program(Path(path), verify)
-        module, metadata = parse_file(os.fspath(path))
+            return load_bytecode_program(Path(source.path), verify)
+        if source.kind == "bytecode":
+            from coreai_opt.bytecode import read_bytecode_bytes
+
+            module, metadata = read_bytecode_bytes(source.data, source.name)
+        elif source.path is not None:
+            module, metadata = parse_file(source.path)
+        else:
+            module, metadata = parse_stream(io.BytesIO(source.data), source.name)
         program = cls(module, metadata)
         if verify:
             program.verify()
@@ -147,15 +165,23 @@ def write_atomically(path: Path, write) -> None:
     """Call `write(binary_stream)` on a temporary sibling of `path`, then rename it.
 
     Devices and pipes (`-o /dev/null`, a FIFO) are written in place: renaming over them
-    would replace the device node itself.
+    would replace the device node itself. OS failures (permissions, a full disk) are one
+    OutputError naming `path`; the temporary file is removed whatever stops the write
+    (an error, Ctrl-C, or SIGTERM/SIGHUP, which the command line turns into exceptions).
     """
-    if path.exists() and not path.is_file() and not path.is_dir():
-        with open(path, "wb") as stream:
-            write(stream)
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise IRError("the output directory does not exist", str(path))
+    with writing(str(path)):
+        if path.exists() and not path.is_file() and not path.is_dir():
+            with open(path, "wb") as stream:
+                write(stream)
+            return
+        directory = path.parent if str(path.parent) else Path(".")
+        if not directory.is_dir():
+            raise IRError("the output directory does not exist", str(path))
+        write_temporary_then_rename(path, directory, write)
+
+
+def write_temporary_then_rename(path: Path, directory: Path, write) -> None:
+    """The atomic part of `write_atomically`."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 is not what users expect
@@ -166,3 +192,11 @@ def write_atomically(path: Path, write) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def sync_to_disk(stream) -> None:
+    """Flush and fsync a file being written; devices and pipes (which refuse fsync) are only
+    flushed."""
+    stream.flush()
+    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        os.fsync(stream.fileno())

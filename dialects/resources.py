@@ -16,6 +16,8 @@ from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 
+from coreai_opt.limits import alignment_problem
+
 MAX_NATURAL_ALIGNMENT = 8
 
 
@@ -36,6 +38,9 @@ class Blob:
         array = np.asarray(data)
         if alignment is None:
             alignment = min(max(array.dtype.itemsize, 1), MAX_NATURAL_ALIGNMENT)
+        problem = alignment_problem(alignment) if alignment >= 1 else "alignment must be >= 1"
+        if problem is not None:
+            raise ValueError(f"invalid blob: {problem}")
         flat = array.reshape(-1).view(np.uint8)
         if flat.flags.writeable and not isinstance(flat, np.memmap):
             flat.flags.writeable = False

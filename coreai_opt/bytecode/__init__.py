@@ -98,15 +98,14 @@ def write_bytecode(
     module: ModuleOp, metadata: FileMetadata | None, path: str | os.PathLike[str]
 ) -> bytes:
     """Write a `.mlirb` atomically (temporary sibling, fsync, rename); returns its SHA-256."""
-    from coreai_opt.program import write_atomically
+    from coreai_opt.program import sync_to_disk, write_atomically
 
     digest = b""
 
     def write(stream: BinaryIO) -> None:
         nonlocal digest
         digest = write_bytecode_stream(module, metadata, stream, os.fspath(path))
-        stream.flush()
-        os.fsync(stream.fileno())
+        sync_to_disk(stream)
 
     write_atomically(Path(path), write)
     return digest

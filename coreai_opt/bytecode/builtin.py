@@ -10,6 +10,7 @@ attributes, types, strings and resources an entry refers to, then with the real 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,12 +61,11 @@ from xdsl.ir.affine import AffineMap
 from coreai_opt.bytecode.encoding import BytecodeFormatError, Cursor
 from coreai_opt.dialects.resources import DenseResourceElementsAttr
 from coreai_opt.ir.dtypes import FLOAT_DTYPES
+from coreai_opt.ir.elements import dense_attr
+from coreai_opt.limits import MAX_DIMENSION, MAX_INTEGER_WIDTH
 
 DYNAMIC = -(1 << 63)
 """The dynamic dimension, in MLIR and in xDSL."""
-MAX_INTEGER_WIDTH = 1 << 24
-MAX_EXPANDED_SPLAT = 1 << 30
-"""Largest `dense<splat>` we materialise (xDSL stores every element): 1 GiB."""
 
 
 class AttrCode:
@@ -139,16 +139,6 @@ FLOAT_BITS: dict[type[Attribute], int] = {
     Float6E3M2FNType: 6,
     Float4E2M1FNType: 4,
 }
-
-
-@dataclass
-class Limits:
-    """Guards against absurd sizes in corrupt files (tests may lower them)."""
-
-    max_expanded_splat: int = MAX_EXPANDED_SPLAT
-
-
-limits = Limits()
 
 
 @dataclass(frozen=True)
@@ -428,7 +418,7 @@ class BuiltinDecoder:
         if not isinstance(shaped, TensorType | VectorType):
             raise BytecodeFormatError(f"dense elements of unsupported type {shaped}", offset)
         data = dense_from_mlir(shaped, np.frombuffer(raw, np.uint8), offset)
-        return DenseIntOrFPElementsAttr(shaped, BytesAttr(data))
+        return dense_attr(shaped, data)
 
     # ---- types
     def type_entry(self, cursor: Cursor) -> Attribute:
@@ -533,13 +523,16 @@ TYPE_DECODERS = {
 
 
 def dense_from_mlir(shaped: Attribute, raw: np.ndarray, offset: int) -> bytes:
-    """MLIR's raw dense buffer (splat or full, i1 bit-packed) → xDSL's full byte layout."""
+    """MLIR's raw dense buffer (i1 bit-packed) → xDSL's byte layout.
+
+    A splat (MLIR stores one element) stays one element: see `coreai_opt.ir.elements.dense_attr`.
+    """
     element_type = shaped.get_element_type()
     count = static_element_count(shaped, "dense elements", offset)
     if is_i1(element_type):
         true = one_bit_true(element_type)
         if raw.size == 1 and raw[0] in (0, 0xFF):
-            values = np.full(check_expansion(count, offset), true if raw[0] else 0, np.uint8)
+            values = np.full(min(count, 1), true if raw[0] else 0, np.uint8)
         elif raw.size == (count + 7) // 8:
             values = np.unpackbits(raw, count=count, bitorder="little") * true
         else:
@@ -549,7 +542,7 @@ def dense_from_mlir(shaped: Attribute, raw: np.ndarray, offset: int) -> bytes:
     if nbytes is None:
         raise BytecodeFormatError(f"unsupported dense element type {element_type}", offset)
     if raw.size == nbytes:
-        raw = np.tile(raw, check_expansion(count * nbytes, offset) // nbytes)
+        raw = raw[: nbytes * min(count, 1)]
     elif raw.size != nbytes * count:
         raise BytecodeFormatError(f"{raw.size} bytes do not match {shaped}", offset)
     return sign_extend_narrow(raw, element_type).tobytes()
@@ -564,13 +557,6 @@ def sign_extend_narrow(raw: np.ndarray, element_type: Attribute) -> np.ndarray:
     if element_type.signedness.data != Signedness.UNSIGNED:
         values = np.where(values >> (width - 1), values - (1 << width), values)
     return values.astype(np.int8).view(np.uint8)
-
-
-def check_expansion(nbytes: int, offset: int) -> int:
-    """Refuse to materialise absurd splats."""
-    if nbytes > limits.max_expanded_splat:
-        raise BytecodeFormatError(f"a dense splat would expand to {nbytes} bytes", offset)
-    return nbytes
 
 
 # --------------------------------------------------------------------------- encoding
@@ -614,6 +600,10 @@ def write_apint(sink: Sink, width: int, bits: int) -> None:
 
 def write_shape(sink: Sink, shape: tuple[int, ...]) -> None:
     """Signed dims (dynamic ones are INT64_MIN)."""
+    if any(dim > MAX_DIMENSION or dim < DYNAMIC for dim in shape):
+        from coreai_opt.bytecode.writer import BytecodeWriteError  # (it imports this module)
+
+        raise BytecodeWriteError(f"a dimension of {list(shape)} does not fit in int64")
     sink.varint(len(shape))
     for dim in shape:
         sink.signed_varint(dim)
@@ -780,7 +770,8 @@ def dense_to_mlir(attr: DenseIntOrFPElementsAttr) -> bytes | None:
         return None
     if is_i1(element_type):
         bits = raw != 0
-        if bits.size > 1 and (bits.all() or not bits.any()):
+        splat = math.prod(attr.type.get_shape()) > 1 and bits.size >= 1
+        if splat and (bits.all() or not bits.any()):
             return bytes((0xFF if bits[0] else 0,))
         return np.packbits(bits, bitorder="little").tobytes()
     nbytes = element_storage_bytes(element_type)

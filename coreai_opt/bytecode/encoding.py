@@ -12,6 +12,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from coreai_opt.limits import MAX_RESOURCE_ALIGNMENT, alignment_problem
+
 MAGIC = b"ML\xefR"
 VERSION = 6
 """The bytecode version MLIR 22 reads and writes (checked against `mlir-opt-22` output)."""
@@ -19,7 +21,7 @@ MIN_READ_VERSION = 5
 """Oldest version we read: native properties encoding and registered-op flags."""
 PRODUCER = "coreai-opt"
 ALIGNMENT_BYTE = 0xCB
-MAX_ALIGNMENT = 1 << 16
+MAX_ALIGNMENT = MAX_RESOURCE_ALIGNMENT
 """Largest alignment we accept in a file (MLIR blobs use 1..64; pages are 4096)."""
 
 
@@ -180,9 +182,10 @@ class Cursor:
 
 
 def check_alignment(alignment: int, what: str, offset: int) -> None:
-    """An alignment must be a power of two we are willing to honour."""
-    if alignment < 1 or alignment & (alignment - 1) or alignment > MAX_ALIGNMENT:
-        raise BytecodeFormatError(f"invalid alignment {alignment} for {what}", offset)
+    """An alignment must be a power of two we are willing to honour (coreai_opt.limits)."""
+    problem = "alignment 0 is not a power of two" if alignment < 1 else alignment_problem(alignment)
+    if problem is not None:
+        raise BytecodeFormatError(f"{what}: {problem}", offset)
 
 
 def decode_utf8(raw: bytes | memoryview, what: str, offset: int) -> str:

@@ -39,11 +39,17 @@ from coreai_opt.bytecode.encoding import (
 from coreai_opt.bytecode.mapping import map_range
 from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
 from coreai_opt.ir.text import CoreAIParser, FileMetadata, make_context
+from coreai_opt.limits import MAX_NESTING_DEPTH, too_deep_offset
 
 HEADER_PROBE = 64
 """Bytes read to decode a section or resource header (ids, varints)."""
-MAX_DEPTH = 64
-"""Deepest nesting of regions, and of attributes inside attributes, we follow."""
+MAX_DEPTH = MAX_NESTING_DEPTH
+"""Deepest nesting of regions we follow (the module's body is the first)."""
+MAX_ATTRIBUTE_DEPTH = MAX_NESTING_DEPTH + 8
+"""Deepest nesting of attributes and types: the text limit plus what text does not bracket
+(an op's attribute dictionary, a leaf value and its type), so that whatever text we accept
+also reads back from the bytecode we write for it."""
+NESTED_TOO_DEEPLY = "nested too deeply (the limit is {} levels)"
 
 
 # --------------------------------------------------------------------------- sources
@@ -470,10 +476,11 @@ class BytecodeReader:
         entry = table[index]
         if entry.value is not None:
             return entry.value
-        if entry.resolving or self.depth > MAX_DEPTH:
-            raise BytecodeFormatError(
-                f"{kind} {index} refers to itself or nests too deeply", offset
-            )
+        if entry.resolving:
+            raise BytecodeFormatError(f"{kind} {index} refers to itself", offset)
+        if self.depth >= MAX_ATTRIBUTE_DEPTH:
+            too_deep = NESTED_TOO_DEEPLY.format(MAX_ATTRIBUTE_DEPTH)
+            raise BytecodeFormatError(f"{kind} {index} is {too_deep}", offset)
         entry.resolving = True
         self.depth += 1
         try:
@@ -504,6 +511,9 @@ class BytecodeReader:
 
     def parse_text(self, text: str, kind: str, offset: int) -> Attribute:
         """The textual fallback: an attribute or type in MLIR's assembly syntax."""
+        if too_deep_offset(text) is not None:
+            too_deep = NESTED_TOO_DEEPLY.format(MAX_NESTING_DEPTH)
+            raise BytecodeFormatError(f"{kind} text is {too_deep}", offset)
         parser = CoreAIParser(self.ctx, text, self.source.name, self.metadata)
         try:
             value = parser.parse_type() if kind == "type" else parser.parse_attribute()
@@ -662,8 +672,8 @@ class BytecodeReader:
 
     def read_regions(self, cursor: Cursor, op: Operation, isolated: bool) -> None:
         """The regions of `op`; isolated ones live in their own IR section and value scope."""
-        if self.region_depth > MAX_DEPTH:
-            raise cursor.error("regions nest too deeply")
+        if self.region_depth >= MAX_DEPTH:
+            raise cursor.error(f"regions {NESTED_TOO_DEEPLY.format(MAX_DEPTH)}")
         self.region_depth += 1
         if isolated:
             cursor = self.skip_nested_section(cursor, Section.IR, "region")
@@ -768,8 +778,8 @@ def read_bytecode_source(source: Source) -> tuple[ModuleOp, FileMetadata]:
         raise
     except (MemoryError, KeyboardInterrupt):
         raise
-    except RecursionError:
-        raise BytecodeFormatError("the IR nests too deeply") from None
+    except RecursionError:  # a safety net: the depth limits keep well inside Python's
+        raise BytecodeFormatError("the IR is nested too deeply") from None
     except Exception as error:  # xDSL constructors reject what the checks above let through
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise BytecodeFormatError(f"invalid content ({type(error).__name__}: {message})") from None

@@ -43,7 +43,7 @@ from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
-from xdsl.utils.mlir_lexer import MLIRTokenKind
+from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
 
 from coreai_opt.dialects.asm import asm_info, update_asm
 from coreai_opt.dialects.coreai import CoreAI, UnknownCoreAIOp, unknown_op_class
@@ -51,7 +51,15 @@ from coreai_opt.dialects.forms import apple_syntax
 from coreai_opt.dialects.resources import Blob, DenseResourceElementsAttr
 from coreai_opt.dialects.types import attribute_class, type_class
 from coreai_opt.errors import IRError, opening
+from coreai_opt.ir.elements import dense_attr, splat_element
 from coreai_opt.ir.floats import hex_float_text, mlir_float_text
+from coreai_opt.limits import (
+    MAX_DIMENSION,
+    MAX_INTEGER_WIDTH,
+    MAX_NESTING_DEPTH,
+    alignment_problem,
+    too_deep_offset,
+)
 
 CHUNK = 1 << 24
 """Bytes of text read or written at a time when streaming resources."""
@@ -59,6 +67,8 @@ CHUNK = 1 << 24
 METADATA_BEGIN = b"{-#"
 EMPTY_TEXT = re.compile(r"(?:\s|//[^\n]*(?:\n|$))*")
 LEADING_SPACE_AND_COMMENTS = re.compile(rb"^(?:\s|//[^\n]*(?:\n|$))*")
+HEX_WORD = re.compile(rb"[0-9A-Fa-f]{8}")
+EXPLICIT_MODULE = re.compile(r"(?:\s|//[^\n]*(?:\n|$))*module\b")
 
 
 # --------------------------------------------------------------------------- context
@@ -91,6 +101,13 @@ class CoreAIContext(Context):
                 self._loaded_types[name] = known
             return known
         return super().get_optional_type(name)
+
+
+LINEAR_STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+"""xDSL 0.74's string-literal pattern, `"(?:[^"\\\n\v\f]+|\\...)*"`, nests `+` inside `*`:
+an unterminated or badly escaped string of a few dozen characters makes it backtrack for
+minutes (a hang on a one-character typo). This one matches the same strings, in linear time."""
+MLIRLexer._unescaped_characters_regex = LINEAR_STRING_LITERAL
 
 
 def make_context() -> CoreAIContext:
@@ -245,6 +262,7 @@ class MetadataScanner:
         if not (self.fill(2) and self.buffer.startswith(b"0x", self.pos)):
             raise self.error(f"resource '{key}' is not a hex blob (\"0x...\")", start)
         self.pos += 2
+        self.check_alignment_word(key, start)
         parts: list[bytes] = []
         carry = b""
         while True:
@@ -266,6 +284,17 @@ class MetadataScanner:
         if carry or sum(len(p) for p in parts) < 4:
             raise self.error(f"resource '{key}' is too short or has an odd hex length", start)
         return blob_from_parts(parts)
+
+    def check_alignment_word(self, key: str, start: int) -> None:
+        """The blob's first 4 bytes (little-endian) are its alignment: checked before the
+        rest is decoded, since a writer pads every blob to it."""
+        self.fill(8)
+        word = self.buffer[self.pos : self.pos + 8]
+        if HEX_WORD.fullmatch(word) is None:
+            return  # a short or non-hex blob: the decoding below reports it
+        problem = alignment_problem(int.from_bytes(binascii.a2b_hex(word), "little"))
+        if problem is not None:
+            raise self.error(f"resource '{key}': {problem}", start)
 
 
 def blob_from_parts(parts: list[bytes]) -> Blob:
@@ -486,6 +515,19 @@ class CoreAIParser(Parser):
         resolve_deferred_locations(self, module)
         return module
 
+    def parse_shape_dimension(self, allow_dynamic: bool = True) -> int:
+        """A dimension must fit in int64, as in MLIR."""
+        start = self._current_token.span.start
+        dim = super().parse_shape_dimension(allow_dynamic)
+        if dim > MAX_DIMENSION:
+            self.raise_error("invalid dimension", start, self.pos)
+        return dim
+
+    def _parse_optional_integer_or_float_type(self):
+        """Integer types are at most MAX_INTEGER_WIDTH bits wide, as in MLIR."""
+        check_integer_width(self)
+        return super()._parse_optional_integer_or_float_type()
+
     def parse_dense_int_or_fp_elements_attr(self, type):
         """`dense<...>` with MLIR's semantics: hex floats are bit patterns, range errors."""
         from coreai_opt.ir.dtypes import numpy_dtype
@@ -504,39 +546,38 @@ class CoreAIParser(Parser):
         try:
             dtype = numpy_dtype(type.element_type)
         except (ValueError, AttributeError):
+            check_expanded_dense_size(self, type, type_pos - start, type_pos)
             self._resume_from(start)
             return super().parse_dense_int_or_fp_elements_attr(type)
-        count = math.prod(type.get_shape())
+        shape = type.get_shape()
+        if any(dim < 0 for dim in shape):
+            self.raise_error(f"dense elements need a static shape, got {type}", type_pos)
+        count = math.prod(shape)
         if contents is None:
             if count:
                 self.raise_error(f"expected {count} elements in the dense literal", type_pos)
             return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
         if isinstance(contents, str):
-            try:
-                raw = bytes.fromhex(contents[2:]) if contents[:2] in ("0x", "0X") else None
-            except ValueError:
-                raw = None
+            raw = dense_hex_bytes(contents)
             if raw is None:
                 self.raise_error("dense hex string is not valid hex", type_pos)
-            if len(raw) == dtype.itemsize:
-                raw *= count
-            if len(raw) != count * dtype.itemsize:
+            if len(raw) != count * dtype.itemsize and not (len(raw) == dtype.itemsize and count):
                 self.raise_error(
                     f"dense hex string holds {len(raw)} bytes, {type} needs "
                     f"{count * dtype.itemsize}",
                     type_pos,
                 )
-            return DenseIntOrFPElementsAttr(type, BytesAttr(raw))
-        elements, shape = contents
+            return dense_attr(type, raw)
+        elements, literal_shape = contents
         values = literal_to_array(self, elements, type.element_type, dtype)
-        if shape and list(shape) != list(type.get_shape()):
+        if literal_shape and list(literal_shape) != list(shape):
             self.raise_error(
-                f"dense literal has shape {list(shape)}, {type} needs {list(type.get_shape())}",
+                f"dense literal has shape {list(literal_shape)}, {type} needs {list(shape)}",
                 type_pos,
             )
-        if not shape:
-            values = np.repeat(values, count)
-        return DenseIntOrFPElementsAttr(type, BytesAttr(values.tobytes()))
+        if not literal_shape and not count:  # a splat of no elements
+            return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
+        return dense_attr(type, values.tobytes())  # a splat stays one element
 
     def _parse_builtin_dense_resource_attr(self) -> Attribute:
         self.parse_characters("<", " in dense_resource attribute")
@@ -591,6 +632,53 @@ def resolve_deferred_locations(parser: CoreAIParser, module: ModuleOp) -> None:
             for block in region.blocks:
                 for arg in block.args:
                     arg.location = resolve(arg.location)
+
+
+INTEGER_TYPE = re.compile(r"[su]?i([0-9]+)")
+
+
+def check_integer_width(parser: CoreAIParser) -> None:
+    """Refuse `i99999999999` before xDSL builds it (its bounds alone would take gigabytes)."""
+    token = parser._current_token
+    match = INTEGER_TYPE.fullmatch(token.text)
+    if match is not None and (len(match.group(1)) > 9 or int(match.group(1)) > MAX_INTEGER_WIDTH):
+        parser.raise_error(
+            f"integer bitwidth is limited to {MAX_INTEGER_WIDTH} bits", token.span.start
+        )
+
+
+FALLBACK_SPLAT_BYTES = 1 << 24
+"""Largest splat of a non-numeric element type (index, complex): xDSL expands those."""
+
+
+def check_expanded_dense_size(
+    parser: CoreAIParser, type: Attribute, literal_chars: int, type_pos: int
+) -> None:
+    """Before xDSL parses a dense literal it stores whole, bound what that can cost.
+
+    A literal listing its elements takes at least a character per 8 bytes stored; only a
+    splat can declare more, and those are limited to FALLBACK_SPLAT_BYTES.
+    """
+    try:
+        nbytes = math.prod(type.get_shape()) * type.get_element_type().compile_time_size
+    except (AttributeError, TypeError, ValueError):
+        return
+    if nbytes > 8 * literal_chars + FALLBACK_SPLAT_BYTES:
+        parser.raise_error(
+            f"dense literal of {type} would expand to {nbytes} bytes (splats of "
+            f"{type.get_element_type()} are limited to {FALLBACK_SPLAT_BYTES} bytes)",
+            type_pos,
+        )
+
+
+def dense_hex_bytes(contents: str) -> bytes | None:
+    """The bytes of a `"0x..."` dense literal, or None when it is not hex."""
+    if contents[:2] not in ("0x", "0X"):
+        return None
+    try:
+        return bytes.fromhex(contents[2:])
+    except ValueError:
+        return None
 
 
 def literal_to_array(
@@ -661,32 +749,74 @@ def parse_error_to_ir_error(error: ParseError, name: str, lines: LineIndex, text
     if undefined:  # xDSL reports these at the end of input: point at the first use instead
         use = re.search(re.escape(undefined.group(1)) + r"\b", text)
         offset = use.start() if use else offset
+    if message.startswith("Unexpected character"):
+        message = unexpected_character(text[offset : offset + 1])
     line, col = lines.line_col(offset)
     return IRError(message, f"{name}:{line}:{col}")
+
+
+def unexpected_character(char: str) -> str:
+    """What the lexer could not read, made visible (a BOM or a control byte prints as nothing)."""
+    if char == "\ufeff":
+        return "unexpected byte-order mark (U+FEFF); MLIR files must not start with one"
+    if char.isprintable() and not char.isspace():
+        return f"unexpected character '{char}'"
+    return f"unexpected character U+{ord(char):04X}" if char else "unexpected character"
+
+
+def check_nesting(text: str, name: str) -> None:
+    """Brackets nest at most MAX_NESTING_DEPTH deep (the parser and printer recurse),
+    counting the braces of the module, which the printer adds when the text has none."""
+    explicit_module = EXPLICIT_MODULE.match(text) is not None
+    offset = too_deep_offset(text, MAX_NESTING_DEPTH - (0 if explicit_module else 1))
+    if offset is not None:
+        raise nested_too_deeply(name, LineIndex(text), offset)
+
+
+def nested_too_deeply(name: str, lines: LineIndex, offset: int) -> IRError:
+    """The error for input nested past the documented limit, located at `offset`."""
+    line, col = lines.line_col(offset)
+    return IRError(
+        f"nested too deeply (the limit is {MAX_NESTING_DEPTH} levels of brackets, "
+        "the module's included)",
+        f"{name}:{line}:{col}",
+    )
 
 
 def parse_module_text(text: str, name: str, metadata: FileMetadata) -> ModuleOp:
     """Parse the module part of a file (everything before the resource section)."""
     if EMPTY_TEXT.fullmatch(text):
         return ModuleOp([])
-    parser = CoreAIParser(make_context(), text, name, metadata)
+    check_nesting(text, name)
+    parser: CoreAIParser | None = None
     try:
+        parser = CoreAIParser(make_context(), text, name, metadata)
         module = parser.parse_module()
     except ParseError as error:
-        raise parse_error_to_ir_error(error, name, parser.lines, text) from None
-    except (ValueError, OverflowError, NotImplementedError) as error:
-        line, col = parser.lines.line_col(parser._current_token.span.start)
+        lines = parser.lines if parser is not None else LineIndex(text)
+        raise parse_error_to_ir_error(error, name, lines, text) from None
+    except RecursionError:  # a safety net: the nesting check keeps well inside the limit
+        raise nested_too_deeply(name, LineIndex(text), current_offset(parser)) from None
+    except (ValueError, OverflowError, NotImplementedError, VerifyException) as error:
+        line, col = LineIndex(text).line_col(current_offset(parser))
         message = str(error).strip().splitlines()[0] if str(error).strip() else "invalid value"
         raise IRError(message, f"{name}:{line}:{col}") from None
     except AssertionError:  # xDSL asserts on some malformed literals, e.g. `[0,(0, 1]`
-        line, col = parser.lines.line_col(parser._current_token.span.start)
-        token = parser._current_token.text or "end of input"
+        line, col = LineIndex(text).line_col(current_offset(parser))
+        token = (parser._current_token.text if parser is not None else "") or "end of input"
         raise IRError(f"unexpected '{token}'", f"{name}:{line}:{col}") from None
     return module
 
 
+def current_offset(parser: CoreAIParser | None) -> int:
+    """Where the parser stopped (the start of its current token), on the error path."""
+    return parser._current_token.span.start if parser is not None else 0
+
+
 def parse_stream(stream: BinaryIO, name: str) -> tuple[ModuleOp, FileMetadata]:
-    """Parse textual IR from a seekable binary stream."""
+    """Parse textual IR from a binary stream (one that cannot seek is read into memory)."""
+    if not stream.seekable():
+        stream = io.BytesIO(stream.read())
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     metadata_start = find_metadata_start(stream, size)
@@ -838,15 +968,18 @@ class CoreAIPrinter(Printer):
             self.print_attribute(attribute)
 
     def print_dense(self, attr: DenseIntOrFPElementsAttr) -> None:
-        """`dense<...>` where a splat is detected bitwise (so -0.0 and 0.0 stay distinct)."""
+        """`dense<...>` where a splat is detected bitwise (so -0.0 and 0.0 stay distinct).
+
+        A splat prints its one element without unpacking the others, whether it is held
+        as one element or whole.
+        """
         raw = attr.data.data
         count = len(attr)
-        size = len(raw) // count if count else 0
         self.print_string("dense<")
         self.in_dense = True
         try:
-            if count and raw == raw[:size] * count:
-                attr._print_one_elem(attr.get_values()[0], self)
+            if count == 1 or (count and splat_element(raw, len(raw) // count) is not None):
+                attr._print_one_elem(first_dense_element(attr), self)
             elif count > 100:
                 self.print_string(f'"0x{raw.hex().upper()}"')
             elif count:
@@ -888,6 +1021,12 @@ def prints_results_separately(op: Operation) -> bool:
         return info.separate_results
     syntax = apple_syntax(op.name) if op.name.startswith("coreai.") else None
     return syntax is not None and syntax.separate_results
+
+
+def first_dense_element(attr: DenseIntOrFPElementsAttr):
+    """The first element of a dense attribute as xDSL unpacks it (one element only)."""
+    element_type = attr.get_element_type()
+    return element_type.unpack(attr.data.data[: element_type.compile_time_size], 1)[0]
 
 
 def iter_hex(blob: Blob) -> Iterator[bytes]:

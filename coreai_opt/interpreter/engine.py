@@ -149,6 +149,8 @@ class Interpreter:
         self.plans: dict[Block, BlockPlan] = {}
         self.peak_activation_bytes = 0
         self.ops_run = 0
+        self.vectorised_regions = 0
+        """> 0 while a scalar region (a scatter combiner) runs on whole arrays."""
 
     # ---- public
     def run(self, inputs: Mapping[str, Any], graph: str = "main") -> dict[str, np.ndarray]:
@@ -272,7 +274,7 @@ class Interpreter:
             raise
         except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as error:
             raise InterpreterError(f"{op.name} failed: {error}", op_location(op)) from None
-        return check_results(op, produced)
+        return check_results(op, produced, check_shapes=not self.vectorised_regions)
 
     def plan(self, block: Block) -> BlockPlan:
         """Free points and deferred weight chains of `block` (computed once)."""
@@ -361,7 +363,7 @@ def convert_input(name: str, value: Any, arg_type: TensorType, graph: str) -> np
     return to_result(array, dtype)
 
 
-def check_results(op: Operation, produced: Any) -> list[Value]:
+def check_results(op: Operation, produced: Any, check_shapes: bool = True) -> list[Value]:
     """Kernel output as a list, converted to the result types and checked against them."""
     values = list(produced) if isinstance(produced, list | tuple) else [produced]
     if len(values) != len(op.results):
@@ -373,7 +375,7 @@ def check_results(op: Operation, produced: Any) -> list[Value]:
     for result, value in zip(op.results, values, strict=True):
         if isinstance(result.type, TensorType) and not isinstance(value, Token | HandleRef):
             value = to_result(value, element_dtype(result.type.get_element_type()))
-            if not shape_matches(value.shape, result.type):
+            if check_shapes and not shape_matches(value.shape, result.type):
                 raise InterpreterError(
                     f"{op.name} computed shape {list(value.shape)}, but its result type is "
                     f"{result.type}",

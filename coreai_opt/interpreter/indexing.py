@@ -67,8 +67,12 @@ def combine_rounds(flat_targets: np.ndarray) -> list[np.ndarray]:
 def run_combiner(call: Call, current: np.ndarray, update: np.ndarray) -> np.ndarray:
     """The scatter's combiner region applied elementwise to (current, update) arrays."""
     region = call.op.regions[0]
-    (value,) = call.interpreter.run_block(region.blocks.first, [current, update])
-    return np.asarray(value)
+    call.interpreter.vectorised_regions += 1
+    try:
+        (value,) = call.interpreter.run_block(region.blocks.first, [current, update])
+    finally:
+        call.interpreter.vectorised_regions -= 1
+    return np.broadcast_to(np.asarray(value), current.shape)
 
 
 @kernel("coreai.scatter_nd")

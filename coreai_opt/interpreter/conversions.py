@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from xdsl.dialects.builtin import TensorType
 
+from coreai_opt.interpreter.packed import PackedConstant, expand_by_slabs, group_rows, rows_of
 from coreai_opt.interpreter.registry import Call, kernel
 from coreai_opt.interpreter.values import SparseValue, compute_dtype, to_result
 
@@ -111,19 +112,49 @@ def dequantize(call: Call) -> np.ndarray:
 
 @kernel("coreai.blockwise_shift_scale")
 def blockwise_shift_scale(call: Call) -> np.ndarray:
-    """`(data - offset1) * scale + offset2`, parameters broadcast block-wise (coreai-ir.md §2)."""
+    """`(data - offset1) * scale + offset2`, parameters broadcast block-wise (coreai-ir.md §2).
+
+    Packed sub-byte data is unpacked and expanded a slab of rows at a time."""
     from coreai_opt.numerics.quantization import dequantize_blockwise
 
-    data, scale, offset1, offset2 = (call.array(i) for i in range(4))
-    return dequantize_blockwise(data, scale, offset1, offset2, call.dtype())
+    data = call.args[0]
+    scale, offset1, offset2 = (call.array(i) for i in (1, 2, 3))
+    dtype = call.dtype()
+    if not isinstance(data, PackedConstant):
+        return dequantize_blockwise(call.array(0), scale, offset1, offset2, dtype)
+    if scale.ndim != len(data.shape) or data.shape[0] % scale.shape[0]:
+        return dequantize_blockwise(call.array(0), scale, offset1, offset2, dtype)
+    per_block = group_rows(data.shape[0], scale.shape[0])
+
+    def expand(codes: np.ndarray, start: int, stop: int) -> np.ndarray:
+        params = (rows_of(p, start, stop, per_block) for p in (scale, offset1, offset2))
+        return dequantize_blockwise(codes, *params, dtype)
+
+    return expand_by_slabs(data, np.empty(data.shape, dtype), scale.shape[0], expand)
 
 
 @kernel("coreai.lut_to_dense")
 def lut_to_dense(call: Call) -> np.ndarray:
-    """Each index selects an entry of its block's look-up table (coreai-ir.md §2)."""
-    from coreai_opt.numerics.palettization import lut_to_dense as expand
+    """Each index selects an entry of its block's look-up table (coreai-ir.md §2).
 
-    return expand(call.array(0), call.array(1), call.int(2))
+    Packed sub-byte indices are unpacked and expanded a slab of rows at a time."""
+    from coreai_opt.numerics.palettization import lut_to_dense as expand_lut
+
+    indices, lut, axis = call.args[0], call.array(1), call.int(2)
+    if not isinstance(indices, PackedConstant):
+        return expand_lut(call.array(0), lut, axis)
+    rank = len(indices.shape)
+    vector = lut.shape[-1]
+    along_rows = vector > 1 and axis % rank == 0
+    if lut.ndim != rank + 2 or indices.shape[0] % lut.shape[0]:
+        return expand_lut(call.array(0), lut, axis)
+    per_block = group_rows(indices.shape[0], lut.shape[0])
+    out = np.empty(call.result_type().get_shape(), dtype=lut.dtype)
+
+    def expand(codes: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return expand_lut(codes, rows_of(lut, start, stop, per_block), axis)
+
+    return expand_by_slabs(indices, out, lut.shape[0], expand, vector if along_rows else 1)
 
 
 @kernel("coreai.build_sparse_with_bitmask")

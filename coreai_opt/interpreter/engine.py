@@ -266,7 +266,7 @@ class Interpreter:
                 f"cannot run {op.name}: the executor has no kernel for this op",
                 op_location(op),
             )
-        call = Call(self, op, [self.value(operand) for operand in op.operands])
+        call = Call(self, op, self.operand_values(op))
         try:
             with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
                 produced = kernel(call)
@@ -275,6 +275,17 @@ class Interpreter:
         except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as error:
             raise InterpreterError(f"{op.name} failed: {error}", op_location(op)) from None
         return check_results(op, produced, check_shapes=not self.vectorised_regions)
+
+    def operand_values(self, op: Operation) -> list[Value]:
+        """The op's operand values; a sub-byte weight stays packed for the ops that take it so."""
+        from coreai_opt.interpreter.packed import PACKED_OPERANDS, packed_operand
+
+        packed_index = PACKED_OPERANDS.get(op.name)
+        values: list[Value] = []
+        for index, operand in enumerate(op.operands):
+            packed = packed_operand(operand) if index == packed_index else None
+            values.append(packed if packed is not None else self.value(operand))
+        return values
 
     def plan(self, block: Block) -> BlockPlan:
         """Free points and deferred weight chains of `block` (computed once)."""

@@ -5,7 +5,8 @@
   (directly or through reshape / expand_dims / cast / broadcast ops): uniform in [0, n) with n
   the size of the dims they index;
 - dynamic dims: `dims["x:0"]`, else `dims["x"]` (every dynamic dim of input x), else
-  `dims["*"]`, else DEFAULT_DIM.
+  `dims["*"]`, else DEFAULT_DIM; the leading dims of `scatter_nd` indices otherwise take
+  the updates' static sizes.
 """
 
 from __future__ import annotations
@@ -99,6 +100,25 @@ def index_uses(value: SSAValue) -> list[Operation]:
     return found
 
 
+def scatter_index_shape(
+    arg: SSAValue, shape: tuple[int, ...], dims: Mapping[str, int], name: str
+) -> tuple[int, ...]:
+    """Dynamic dims of scatter_nd indices take the updates' static sizes (unless --dim set)."""
+    sized = list(shape)
+    for use in arg.uses:
+        if use.operation.name != "coreai.scatter_nd" or use.index != 2:
+            continue
+        updates = use.operation.operands[1].type
+        if not isinstance(updates, TensorType):
+            continue
+        for axis, dim in enumerate(arg.type.get_shape()[:-1]):
+            chosen = f"{name}:{axis}" in dims or name in dims
+            if dim < 0 and not chosen and axis < len(updates.get_shape()):
+                size = updates.get_shape()[axis]
+                sized[axis] = size if size >= 0 else sized[axis]
+    return tuple(sized)
+
+
 def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """One seeded random tensor of `dtype`."""
     if dtype == np.bool_:
@@ -136,7 +156,8 @@ def random_inputs(
             index_args.append((name, arg, shape, dtype, uses))
         else:
             inputs[name] = random_array(rng, shape, dtype)
-    for name, _arg, shape, dtype, uses in index_args:
+    for name, arg, shape, dtype, uses in index_args:
+        shape = scatter_index_shape(arg, shape, dims, name)
         bound = min(index_bound(op, shapes, default) for op in uses)
         inputs[name] = rng.integers(0, bound, size=shape).astype(dtype)
     return inputs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,22 +110,8 @@ def shape_matches(shape: tuple[int, ...], tensor_type: TensorType) -> bool:
 
 
 def enum_value(op: Operation, name: str) -> str | None:
-    """The keyword of an enum attribute: `mode = <constant>`, `#coreai.interpolation_mode<linear>`.
+    """The keyword of an enum attribute: `mode = <constant>`, `#coreai.interpolation_mode<linear>`
+    or a string attribute (the dialect's accessor)."""
+    from coreai_opt.dialects.coreai import enum_value as dialect_enum_value
 
-    Uses the dialect's own accessor when it provides one; otherwise reads the attribute's
-    printed form (a string attribute gives its text).
-    """
-    try:
-        from coreai_opt.dialects.coreai import enum_value as dialect_enum_value
-    except ImportError:
-        dialect_enum_value = None
-    if dialect_enum_value is not None:
-        return dialect_enum_value(op, name)
-    attr = op.attributes.get(name) or op.properties.get(name)
-    if attr is None:
-        return None
-    data = getattr(attr, "data", None)
-    if isinstance(data, str):
-        return data
-    match = re.search(r"<\s*\"?([A-Za-z_][\w]*)\"?\s*>\s*$", str(attr))
-    return match.group(1) if match else str(attr)
+    return dialect_enum_value(op, name)

@@ -95,3 +95,10 @@ def test_parse_dims() -> None:
     assert parse_dims(["8", "x=2", "x:0=3"]) == {"*": 8, "x": 2, "x:0": 3}
     with pytest.raises(CoreAIError, match="--dim expects"):
         parse_dims(["x=-1"])
+
+
+def test_compare_is_exported_at_the_top_level() -> None:
+    import coreai_opt
+    from coreai_opt.interpreter import compare
+
+    assert coreai_opt.compare is compare

@@ -17,7 +17,7 @@ import numpy as np
 from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 
-from coreai_opt.dialects.coreai import ConstantOp, GraphOp, InvokeOp
+from coreai_opt.dialects.coreai import ConstantOp, GraphOp, HandleType, InvokeOp, TokenType
 from coreai_opt.interpreter.registry import KERNELS, Call
 from coreai_opt.interpreter.values import (
     HandleRef,
@@ -31,7 +31,6 @@ from coreai_opt.interpreter.values import (
 )
 
 TERMINATORS = ("coreai.output", "coreai.yield", "coreai.condition")
-STATEFUL = ("coreai.read_handle", "coreai.write_handle", "coreai.create_token")
 
 
 def op_location(op: Operation) -> str | None:
@@ -76,35 +75,16 @@ def result_names(graph: GraphOp) -> list[str]:
     return names
 
 
-def type_name(value_type: Any) -> str:
-    """`coreai.handle` for `!coreai.handle<...>` (registered or not), else the type's name."""
-    unregistered = getattr(value_type, "attr_name", None)
-    if isinstance(unregistered, StringAttr):
-        return unregistered.data
-    return getattr(value_type, "name", "")
-
-
-def handle_tensor_type(handle_type: Any) -> TensorType | None:
+def handle_tensor_type(value_type: Any) -> TensorType | None:
     """The buffer type inside `!coreai.handle<tensor<...>>` (None for other types)."""
-    if type_name(handle_type) != "coreai.handle":
-        return None
-    for parameter in getattr(handle_type, "parameters", ()):
-        if isinstance(parameter, TensorType):
-            return parameter
-    body = getattr(handle_type, "value", None)
-    if isinstance(body, StringAttr):  # xDSL's UnregisteredAttr keeps the body as text
-        from xdsl.parser import Parser
-
-        from coreai_opt.ir.text import make_context
-
-        parsed = Parser(make_context(), body.data).parse_type()
-        return parsed if isinstance(parsed, TensorType) else None
+    if isinstance(value_type, HandleType) and isinstance(value_type.value_type, TensorType):
+        return value_type.value_type
     return None
 
 
 def is_token_type(value_type: Any) -> bool:
     """`!coreai.token`."""
-    return type_name(value_type) == "coreai.token"
+    return isinstance(value_type, TokenType)
 
 
 def owned_bytes(values: Sequence[Any]) -> int:

@@ -1,5 +1,5 @@
 // coreai.while and coreai.if in Apple's syntax run through `coreai-opt run`.
-// RUN: coreai-opt run %s --split-input-file 2>&1 | filecheck %s --check-prefix=ERR
+// RUN: not coreai-opt run %s --split-input-file 2>&1 | filecheck %s --check-prefix=ERR
 // RUN: coreai-opt run %s | filecheck %s
 
 // ERR: coreai-opt run: error: unrecognized arguments: --split-input-file

@@ -13,8 +13,9 @@
 3. Compression with our own passes (int8 per-channel, int4 per-block 32, 4-bit palettize):
    sentence-embedding cosine against fp32 (mean and worst sentence), hidden-state SNR.
 4. Memory: each program saved as an .aimodel bundle (weights memory-mapped on load), run once
-   in a fresh process; the growth of the peak RSS over the RSS before loading is compared with
-   stored weight bytes + the largest dense weight + the executor's peak live activations.
+   in a fresh process; the growth of the peak RSS during the run over the RSS of the loaded
+   program (its IR; the weights are not yet paged in) is compared with stored weight bytes +
+   the largest dense weight + the executor's peak live activations.
 
 Targets (issue #12): forward <= 1 s on 2 cores; the compressed run's memory <= compressed
 weights + one dense weight + activations. Numbers go in docs/benchmarks.md.
@@ -103,9 +104,10 @@ def child_memory(bundle: str) -> None:
     _, tokenizer = load_weights()
     inputs = tokenizer.batch(SENTENCES)
     gc.collect()
-    rss_before = current_rss()
+    rss_before_load = current_rss()
     reset_peak_rss()
     program = AIProgram.load(bundle)
+    load_peak = peak_rss_bytes() - rss_before_load
     stored = program.weight_bytes()
     largest_dense = max(
         element_count(op.result.type) * 4
@@ -113,21 +115,23 @@ def child_memory(bundle: str) -> None:
         if op.result.type.get_shape()
     )
     interpreter = Interpreter(program)
+    gc.collect()
+    rss_loaded = current_rss()
+    reset_peak_rss()
     interpreter.run(inputs)
-    peak = peak_rss_bytes()
+    growth = peak_rss_bytes() - rss_loaded
     budget = stored + largest_dense + interpreter.peak_activation_bytes
-    print(
-        json.dumps(
-            {
-                "peak_growth_mb": (peak - rss_before) / MB,
-                "stored_weights_mb": stored / MB,
-                "largest_dense_mb": largest_dense / MB,
-                "activations_mb": interpreter.peak_activation_bytes / MB,
-                "budget_mb": budget / MB,
-                "within": bool(peak - rss_before <= budget),
-            }
-        )
-    )
+    result = {
+        "load_peak_mb": load_peak / MB,
+        "loaded_mb": (rss_loaded - rss_before_load) / MB,
+        "peak_growth_mb": growth / MB,
+        "stored_weights_mb": stored / MB,
+        "largest_dense_mb": largest_dense / MB,
+        "activations_mb": interpreter.peak_activation_bytes / MB,
+        "budget_mb": budget / MB,
+        "within": bool(growth <= budget),
+    }
+    print(json.dumps(result))
 
 
 def current_rss() -> int:
@@ -216,7 +220,7 @@ def markdown(check: dict, timing: dict, rows: list[dict]) -> str:
     lines += [
         "",
         "| program | weights MB | embedding cosine mean / worst | hidden SNR dB | compress s "
-        "| peak RSS growth MB | budget MB (stored + largest dense + activations) |",
+        "| run's peak RSS growth MB | budget MB (stored + largest dense + activations) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:

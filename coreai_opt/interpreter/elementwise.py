@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from coreai_opt.interpreter.registry import Call, kernel
-from coreai_opt.interpreter.values import as_compute, common_compute_dtype, is_float
+from coreai_opt.interpreter.values import as_compute, by_blocks, common_compute_dtype, is_float
 
 BROADCASTING = "coreai.decomposable.broadcasting_"
 
@@ -183,9 +183,19 @@ def gelu(call: Call) -> np.ndarray:
     x = as_compute(call.array(0), call.dtype())
     mode = call.enum("approximate", "none")
     if mode == "tanh":
-        return 0.5 * x * (1.0 + np.tanh(GELU_TANH_C * (x + 0.044715 * x**3)))
+        return by_blocks(gelu_tanh, x, x.dtype)
     if mode not in ("none", "exact"):
         raise call.error(f"unknown approximate = <{mode}> (expected none or tanh)")
+    return by_blocks(gelu_erf, x, x.dtype)
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """torch's `gelu(approximate="tanh")`."""
+    return 0.5 * x * (1.0 + np.tanh(GELU_TANH_C * (x + 0.044715 * x**3)))
+
+
+def gelu_erf(x: np.ndarray) -> np.ndarray:
+    """`0.5 x (1 + erf(x / sqrt 2))`."""
     phi = erf(x * np.asarray(1 / np.sqrt(2.0), x.dtype))
     phi += 1.0
     phi *= x
@@ -251,7 +261,8 @@ def unary_kernel(name: str) -> None:
         dtype = call.dtype()
         if x.dtype.kind == "c" and dtype.kind != "c":
             return function(x)
-        return function(as_compute(x, dtype))
+        x = as_compute(x, dtype)
+        return by_blocks(function, x, x.dtype)
 
     run.__doc__ = f"elementwise `{name}`."
 

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from coreai_opt.interpreter.registry import Call, kernel
-from coreai_opt.interpreter.values import as_compute, compute_dtype
+from coreai_opt.interpreter.values import as_compute, by_rows, compute_dtype
 
 # --------------------------------------------------------------------------- matmul
 
@@ -213,8 +213,18 @@ def softmax(call: Call) -> np.ndarray:
     """`softmax %x, %axis`: exp(x - max) / sum, in float32 for narrower floats."""
     x = as_compute(call.array(0), call.dtype())
     axis = call.axis(1, x.ndim)
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+    last = np.moveaxis(x, axis, -1)
+    rows = np.ascontiguousarray(last).reshape(-1, max(1, x.shape[axis]) if x.size else 1)
+    out = by_rows(softmax_rows, rows, x.dtype).reshape(last.shape)
+    return np.moveaxis(out, -1, axis)
+
+
+def softmax_rows(rows: np.ndarray) -> np.ndarray:
+    """Softmax of each row of a 2-D array."""
+    shifted = rows - np.max(rows, axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= np.sum(shifted, axis=1, keepdims=True)
+    return shifted
 
 
 SCAN_COMBINERS = {

@@ -1,8 +1,9 @@
-"""Sub-byte weights left packed: decompression ops unpack them a slab of rows at a time.
+"""Weights expanded a slab of rows at a time.
 
-`blockwise_shift_scale` and `lut_to_dense` of a packed `ui4`/`si4`/... resource receive a
-`PackedConstant` instead of an unpacked array, so expanding a weight never holds a
-one-byte-per-element copy of its codes next to the dense result.
+`blockwise_shift_scale` and `lut_to_dense` of a resource-backed constant receive a
+`PackedConstant` instead of an array: its rows are read (sub-byte codes unpacked) one slab
+at a time, so expanding a weight holds the dense result and one slab's temporaries, never a
+one-byte-per-element copy of packed codes or full-size float temporaries.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from xdsl.ir import SSAValue
 from coreai_opt.dialects.coreai import ConstantOp
 from coreai_opt.dialects.resources import DenseResourceElementsAttr
 
-SLAB_ELEMENTS = 1 << 20
-"""Codes unpacked at a time."""
+SLAB_ELEMENTS = 1 << 18
+"""Elements expanded at a time."""
 
 PACKED_OPERANDS = {"coreai.blockwise_shift_scale": 0, "coreai.lut_to_dense": 0}
 """Ops whose operand at this position may stay packed."""
@@ -26,7 +27,7 @@ PACKED_OPERANDS = {"coreai.blockwise_shift_scale": 0, "coreai.lut_to_dense": 0}
 
 @dataclass(frozen=True)
 class PackedConstant:
-    """A resource-backed constant of a sub-byte integer type, not yet unpacked."""
+    """A resource-backed constant read by slabs of rows (sub-byte codes unpacked per slab)."""
 
     op: ConstantOp
 
@@ -50,11 +51,15 @@ class PackedConstant:
         return 8 // math.gcd(bits, 8) if bits else 1
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        """Codes of rows [start, stop) (start on a `row_alignment` boundary), unpacked."""
-        from coreai_opt.ir.dtypes import is_signed_integer, numpy_dtype
+        """Values of rows [start, stop) (start on a `row_alignment` boundary), unpacked."""
+        from coreai_opt.ir.dtypes import is_signed_integer, is_sub_byte, numpy_dtype
         from coreai_opt.numerics.packing import unpack_bits
 
         element_type = self.op.result.type.get_element_type()
+        if not is_sub_byte(element_type):
+            from coreai_opt.ir.elements import elements_array
+
+            return elements_array(self.op.value)[start:stop]
         first_bit = start * self.row_size() * self.width
         assert first_bit % 8 == 0, "slabs start on byte boundaries"
         count = (stop - start) * self.row_size()
@@ -72,20 +77,18 @@ class PackedConstant:
 
 
 def packed_operand(value: SSAValue) -> PackedConstant | None:
-    """`value` as a PackedConstant when it is a sub-byte resource of rank >= 1."""
-    from coreai_opt.ir.dtypes import is_sub_byte
+    """`value` as a PackedConstant when it is a resource of static rank >= 1 with its bytes."""
+    from coreai_opt.ir.dtypes import bit_width
 
     owner = value.owner
     if not isinstance(owner, ConstantOp) or not isinstance(owner.value, DenseResourceElementsAttr):
         return None
-    element_type = owner.result.type.get_element_type()
-    if owner.value.blob.data is None or not owner.result.type.get_shape():
+    shape = owner.result.type.get_shape()
+    if owner.value.blob.data is None or not shape or any(d < 0 for d in shape):
         return None
     try:
-        packed = is_sub_byte(element_type)
+        bit_width(owner.result.type.get_element_type())
     except ValueError:
-        return None
-    if not packed or any(d < 0 for d in owner.result.type.get_shape()):
         return None
     return PackedConstant(owner)
 

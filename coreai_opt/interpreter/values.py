@@ -96,6 +96,30 @@ def to_result(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return value.astype(dtype)
 
 
+BLOCK_ELEMENTS = 1 << 16
+"""Elementwise kernels that need temporaries work on blocks of this many elements."""
+
+
+def by_blocks(function, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`function(x)` computed block by block into one result (temporaries stay block-sized)."""
+    flat = x.reshape(-1)
+    if flat.size <= BLOCK_ELEMENTS:
+        return np.asarray(function(x)).astype(dtype, copy=False)
+    out = np.empty(flat.size, dtype=dtype)
+    for start in range(0, flat.size, BLOCK_ELEMENTS):
+        out[start : start + BLOCK_ELEMENTS] = function(flat[start : start + BLOCK_ELEMENTS])
+    return out.reshape(x.shape)
+
+
+def by_rows(function, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`function(rows)` over blocks of rows of a 2-D array (temporaries stay block-sized)."""
+    rows = max(1, BLOCK_ELEMENTS // max(1, x.shape[1]))
+    out = np.empty(x.shape, dtype=dtype)
+    for start in range(0, x.shape[0], rows):
+        out[start : start + rows] = function(x[start : start + rows])
+    return out
+
+
 def format_type(tensor_type: Attribute) -> str:
     """The type as printed in IR."""
     return str(tensor_type)

@@ -3,6 +3,7 @@
     python bench/bench_minilm.py                      # everything, a table on stdout
     python bench/bench_minilm.py --json r.json --markdown r.md
     python bench/bench_minilm.py --only int8          # compression configs containing "int8"
+    python bench/bench_minilm.py --timing-only        # the numpy check and the forward time
 
 1. Builds the Core AI program of the sentence encoder (bench/minilm.py) for 8 fixed sentences
    x 128 tokens and checks the executor against a float64 numpy forward (sentence embedding
@@ -252,6 +253,7 @@ def main() -> None:
     parser.add_argument("--child-memory", metavar="BUNDLE", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", help="only compression configs whose name contains this")
+    parser.add_argument("--timing-only", action="store_true", help="only the forward timing")
     parser.add_argument("--json", help="write all results as JSON")
     parser.add_argument("--markdown", help="write the summary tables as Markdown")
     args = parser.parse_args()
@@ -272,6 +274,8 @@ def main() -> None:
             f"(CPU {statistics.median(t['cpus']):.3f} s, load {t['load']:.1f})",
             flush=True,
         )
+    if args.timing_only:
+        return
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / ".cache") as directory:
         rows = compress_and_compare(args.only, Path(directory))
         for row in rows:

@@ -275,6 +275,7 @@ def main() -> None:
             flush=True,
         )
     if args.timing_only:
+        sys.stdout.write("\n" + markdown(check, timing, []))
         return
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / ".cache") as directory:
         rows = compress_and_compare(args.only, Path(directory))

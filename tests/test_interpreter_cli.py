@@ -152,3 +152,11 @@ def test_the_console_script_runs_compare(mlp: Path, mlp_int4: Path) -> None:
         check=False,
     )
     assert result.returncode == 0 and result.stdout.startswith("output"), result.stderr
+
+
+def test_bytecode_runs_like_text(tmp_path: Path, mlp: Path, capsys) -> None:
+    bytecode = tmp_path / "mlp.mlirb"
+    AIProgram.load(mlp).save(bytecode)
+    assert main(["compare", str(mlp), str(bytecode), "--json", "--random-inputs", "2"]) == 0
+    output = json.loads(capsys.readouterr().out)["outputs"][0]
+    assert output["snr_db"] == "inf" and output["max_abs_error"] == 0

@@ -19,11 +19,13 @@ _LAZY = {
     "CoreAIError": "coreai_opt.errors",
     "IRError": "coreai_opt.errors",
     "PipelineError": "coreai_opt.errors",
+    "compare": "coreai_opt.interpreter",
 }
 
 if TYPE_CHECKING:
     from coreai_opt.asset import AIModelAsset
     from coreai_opt.errors import AssetError, CoreAIError, IRError, PipelineError
+    from coreai_opt.interpreter import compare
     from coreai_opt.pipeline import CoreAIPass, Pipeline, register_pass
     from coreai_opt.program import AIProgram
 
@@ -46,5 +48,6 @@ __all__ = [
     "Pipeline",
     "PipelineError",
     "__version__",
+    "compare",
     "register_pass",
 ]

@@ -497,6 +497,11 @@ def silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `coreai-opt` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("run", "compare"):  # subcommands (coreai_opt/cli_exec.py)
+        from coreai_opt.cli_exec import main as subcommand_main
+
+        return subcommand_main(argv)
     args = build_argument_parser().parse_args(argv)
     if args.version:
         from coreai_opt import __version__

@@ -44,6 +44,7 @@ import ml_dtypes
 import numpy as np
 
 from coreai_opt.numerics import kmeans
+from coreai_opt.numerics.quantization import limit_scale
 
 SUPPORTED_N_BITS = (1, 2, 3, 4, 6, 8)
 LUT_DTYPES = ("int8", "uint8", "fp8_e4m3fn", "fp8_e5m2")
@@ -701,6 +702,28 @@ def per_channel_scale(weight: np.ndarray, output_axis: int) -> np.ndarray:
     return largest.astype(weight.dtype).reshape(shape)
 
 
+def channel_scaled_limit(
+    channel_scale: np.ndarray, lut_groups: Sequence[int], axis: int
+) -> np.ndarray:
+    """Per-LUT bound on decoded entries that a per-channel scale then multiplies.
+
+    Decoded entries are rounded to the weight dtype (that of ``channel_scale``) and then
+    multiplied by the scale of every channel the LUT covers; the bound is the largest value
+    ``v`` of that dtype with ``v * scale <= max`` for all of them, so the product is finite.
+    ``channel_scale``: ``[1, .., C, .., 1]``; ``lut_groups``: the LUT's block counts
+    ``[1, .., G, .., 1]`` (G divides C) along ``axis``. Returns float64 of shape ``lut_groups``.
+    """
+    channel_scale = np.asarray(channel_scale)
+    groups = int(lut_groups[axis])
+    per_group = channel_scale.astype(np.float64).reshape(groups, -1).max(axis=1)
+    largest = np.full(groups, _max_finite(channel_scale.dtype), dtype=channel_scale.dtype)
+    return limit_scale(largest, per_group).astype(np.float64).reshape(tuple(lut_groups))
+
+
+def _max_finite(dtype: np.dtype) -> float:
+    return float(ml_dtypes.finfo(dtype).max)
+
+
 # --------------------------------------------------------------------------------------------
 # Quantized LUT entries
 # --------------------------------------------------------------------------------------------
@@ -713,7 +736,9 @@ def _lut_dtype_name(dtype: object) -> str:
     return name
 
 
-def quantize_lut(lut: np.ndarray, dtype: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def quantize_lut(
+    lut: np.ndarray, dtype: object, limit: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantize LUT entries with one scale per LUT: ``(q, scale, zero_point)``.
 
     ``dtype``: "int8" (symmetric, codes -127..127, zero point 0), "uint8" (symmetric, codes
@@ -723,6 +748,11 @@ def quantize_lut(lut: np.ndarray, dtype: object) -> tuple[np.ndarray, np.ndarray
     float dtype) and ``zero_point`` (``q``'s dtype) have shape ``[G0, ..., G(K-1)]``, the
     ``blockwise_shift_scale`` parameters of the expanded tensor. Entries are quantized with
     the scale as stored, so `dequantize_lut` reproduces what the program computes.
+
+    Every code dequantizes to at most ``limit`` in magnitude (per LUT, shape
+    ``[G0, ..., G(K-1)]``; default the largest finite value of the LUT's dtype): a scale
+    whose largest code would exceed it is lowered (`quantization.limit_scale`), so no
+    finite LUT ever decodes to infinity.
     """
     name = _lut_dtype_name(dtype)
     lut = np.asarray(lut)
@@ -739,8 +769,11 @@ def quantize_lut(lut: np.ndarray, dtype: object) -> tuple[np.ndarray, np.ndarray
     scale = np.where(magnitude > 0, magnitude / top, 1.0).astype(lut.dtype)
     tiny = float(ml_dtypes.finfo(lut.dtype).smallest_subnormal)
     scale = np.where(scale.astype(np.float64) > 0, scale, np.asarray(tiny, lut.dtype))
-    scaled = np.clip(values / scale.astype(np.float64), -top, top)
     params_shape = lut.shape[:-2]
+    if limit is not None:
+        limit = np.asarray(limit, dtype=np.float64).reshape(*params_shape, 1, 1)
+    scale = limit_scale(scale, top, limit)
+    scaled = np.clip(values / scale.astype(np.float64), -top, top)
     if name in _FP8_DTYPES:
         q = scaled.astype(target)
         zero = np.zeros(params_shape, dtype=target)

@@ -325,16 +325,19 @@ def _histogram16(
     rows: _Rows, chunks: Sequence[tuple[int, int]], codec: kmeans.Float16Codec
 ) -> np.ndarray:
     """Histogram over the codec's keys (counts, or sums of importance weights)."""
-    counts = np.zeros(codec.n_keys, dtype=np.int64)
+    if rows.scale is None:
+        # Count bit patterns, then merge the patterns of one key (+-0): no per-value lookup.
+        by_pattern = np.zeros(1 << 16, dtype=np.int64)
+        for start, stop in chunks:
+            patterns = rows.block(start, stop).view(np.uint16).reshape(-1)
+            by_pattern += np.bincount(patterns, minlength=1 << 16)
+        return np.bincount(codec.key_of_pattern, weights=by_pattern, minlength=codec.n_keys)
     sums = np.zeros(codec.n_keys)
     for start, stop in chunks:
         keys = codec.keys(rows.block(start, stop)).reshape(-1)
         importance = rows.importance(start, stop)
-        if importance is None:
-            counts += np.bincount(keys, minlength=codec.n_keys)
-        else:
-            sums += np.bincount(keys, weights=importance.reshape(-1), minlength=codec.n_keys)
-    return sums if rows.scale is not None else counts.astype(np.float64)
+        sums += np.bincount(keys, weights=importance.reshape(-1), minlength=codec.n_keys)
+    return sums
 
 
 def _distinct_values(rows: _Rows) -> tuple[np.ndarray, np.ndarray]:

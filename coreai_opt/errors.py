@@ -32,6 +32,12 @@ class AssetError(CoreAIError):
     """A missing, corrupt or unwritable `.aimodel` bundle or file."""
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An API argument of the wrong type (`in_place="false"`, `n_bits=4.0`, a path instead of
+    a program). A TypeError that is also a ValueError, so code catching the ValueErrors of
+    argument validation (docs/api.md) still catches it."""
+
+
 @contextmanager
 def opening(
     path: str, error: type[CoreAIError] = IRError, expected: str = "a file"

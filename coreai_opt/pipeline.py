@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import numbers
+import sys
 import time
 import types
 import typing
@@ -26,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Union
 
-from coreai_opt.errors import PipelineError
+from coreai_opt.errors import ArgumentTypeError, PipelineError
 
 LOGGER = logging.getLogger("coreai_opt")
 
@@ -140,6 +142,64 @@ def convert_value(text: str, annotation: Any, where: str) -> Any:
     raise PipelineError(f"{where} has an unsupported type {annotation}")
 
 
+def checked_value(value: Any, annotation: Any, name: str) -> Any:
+    """An option value given from Python, checked against its declared type.
+
+    Booleans must be `bool` (numpy's too), integers integral (numpy integers become `int`),
+    floats real numbers, strings `str` (enum members included); `None` where the type allows.
+    Raises ArgumentTypeError naming the option.
+    """
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [m for m in typing.get_args(annotation) if m is not type(None)]
+        if value is None and len(members) < len(typing.get_args(annotation)):
+            return None
+        if len(members) == 1:
+            return checked_value(value, members[0], name)
+    elif origin is tuple:
+        kinds = typing.get_args(annotation)
+        if isinstance(value, tuple | list) and len(value) == len(kinds):
+            return tuple(checked_value(v, k, name) for v, k in zip(value, kinds, strict=True))
+    elif annotation is bool:
+        if isinstance(value, bool) or _is_numpy_bool(value):
+            return bool(value)
+    elif annotation is int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+    elif annotation is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value) if not isinstance(value, int) else value
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    else:
+        return value
+    raise ArgumentTypeError(f"option '{name}' must be {type_noun(annotation)}, got {value!r}")
+
+
+def type_noun(annotation: Any) -> str:
+    """`a bool (True or False)`, `an integer or None` ... for an option's type."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return " or ".join(type_noun(arg) for arg in typing.get_args(annotation))
+    if origin is tuple:
+        return f"a tuple of {len(typing.get_args(annotation))} values"
+    nouns = {
+        bool: "a bool (True or False)",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        type(None): "None",
+    }
+    return nouns.get(annotation, type_label(annotation))
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    """A numpy boolean (numpy is only looked at when it is already imported)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
+
+
 # --------------------------------------------------------------------------- passes
 
 
@@ -186,6 +246,14 @@ class CoreAIPass:
     def apply(self, ctx: Any, op: Any) -> None:
         """Run the pass on `op` the way xDSL's `ModulePass.apply` does."""
         self.run(op, PassRun(self.name))
+
+    def check_option_types(self) -> None:
+        """Check every option against its declared type (numpy integers become `int`)."""
+        for info in self.options():
+            value = getattr(self, info.name)
+            checked = checked_value(value, info.annotation, info.name)
+            if checked is not value:
+                object.__setattr__(self, info.name, checked)
 
     @classmethod
     def options(cls) -> list[OptionInfo]:

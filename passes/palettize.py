@@ -232,6 +232,7 @@ class PalettizePass(CoreAIPass):
     )
 
     def __post_init__(self) -> None:
+        self.check_option_types()
         self.validated()
 
     def validated(self) -> PalettizeSettings:

@@ -133,6 +133,7 @@ class QuantizePass(CoreAIPass):
     )
 
     def __post_init__(self) -> None:
+        self.check_option_types()
         validate_quantize(
             self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype
         )

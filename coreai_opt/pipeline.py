@@ -121,11 +121,8 @@ def convert_value(text: str, annotation: Any, where: str) -> Any:
             raise PipelineError(f"{where} expects {len(kinds)} values like (2,4), got '{text}'")
         return tuple(convert_value(p.strip(), k, where) for p, k in zip(parts, kinds, strict=True))
     if annotation is bool:
-        lowered = text.lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
+        if text in ("true", "false"):
+            return text == "true"
         raise PipelineError(f"{where} expects a boolean (true/false), got '{text}'")
     if annotation is int:
         try:
@@ -362,9 +359,10 @@ class PipelineSyntax:
         self.text = text
         self.pos = 0
 
-    def error(self, message: str) -> PipelineError:
-        """A PipelineError pointing at the current column."""
-        return PipelineError(f"{message} at column {self.pos + 1} of '{self.text}'")
+    def error(self, message: str, pos: int | None = None) -> PipelineError:
+        """A PipelineError pointing at the current column (or at `pos`)."""
+        column = (self.pos if pos is None else pos) + 1
+        return PipelineError(f"{message} at column {column} of '{self.text}'")
 
     def skip_space(self) -> None:
         """Skip whitespace."""
@@ -379,7 +377,7 @@ class PipelineSyntax:
             return True
         return False
 
-    def name(self) -> str:
+    def name(self, what: str = "a pass name") -> str:
         """A pass or option name."""
         self.skip_space()
         start = self.pos
@@ -388,8 +386,13 @@ class PipelineSyntax:
         ):
             self.pos += 1
         if start == self.pos:
-            raise self.error("expected a pass name")
+            raise self.error(f"expected {what}")
         return self.text[start : self.pos]
+
+    def at_end_or(self, closer: str | None) -> bool:
+        """Whether only `closer` (or the end of the text) comes next."""
+        self.skip_space()
+        return self.pos >= len(self.text) or (closer is not None and self.text[self.pos] == closer)
 
     def value(self, closers: str) -> str:
         """An option value: bare text up to a separator, or a quoted/bracketed group."""
@@ -413,17 +416,28 @@ class PipelineSyntax:
             raise self.error("expected an option value")
         return self.text[start : self.pos]
 
-    def options(self, closer: str) -> dict[str, str]:
-        """`key=value` pairs separated by commas or spaces, up to `closer`."""
+    def options(self, closer: str, pass_name: str) -> dict[str, str]:
+        """`key=value` pairs separated by commas or spaces, up to `closer`.
+
+        A key given twice (`n_bits` and `n-bits` are one key) and a comma with no option
+        after it are errors.
+        """
         values: dict[str, str] = {}
+        seen: set[str] = set()
         while not self.accept(closer):
             if self.pos >= len(self.text):
                 raise self.error(f"missing '{closer}'")
-            key = self.name()
+            self.skip_space()
+            start = self.pos
+            key = self.name("an option name")
             if not self.accept("="):
                 raise self.error(f"expected '=' after option '{key}'")
+            if key.replace("-", "_") in seen:
+                raise self.error(f"pass '{pass_name}': option '{key}' is given twice", start)
+            seen.add(key.replace("-", "_"))
             values[key] = self.value(closer)
-            self.accept(",")
+            if self.accept(",") and (self.at_end_or(closer) or self.text[self.pos] == ","):
+                raise self.error("expected an option name after ','")
             if self.pos >= len(self.text):
                 raise self.error(f"missing '{closer}'")
         return values
@@ -443,11 +457,14 @@ class PipelineSyntax:
             else:
                 options: dict[str, str] = {}
                 if self.accept("<"):
-                    options = self.options(">")
+                    options = self.options(">", pass_name)
                 elif self.accept("{"):
-                    options = self.options("}")
+                    options = self.options("}", pass_name)
                 passes.append(get_pass_class(pass_name).from_options(options))
-            if not self.accept(","):
+            if self.accept(","):
+                if self.at_end_or(closer):
+                    raise self.error("expected a pass name after ','")
+            else:
                 self.skip_space()
                 if closer is not None:
                     if not self.accept(closer):

@@ -26,7 +26,8 @@ How the tables are found (``k = 2^n_bits`` entries, scalar case ``V = 1``):
 - Batches have a fixed size and write disjoint slices, so results do not depend on
   ``num_workers``.
 
-NaN weights count as 0 and +-inf as the largest finite value of the dtype.
+NaN weights count as 0 and +-inf as the largest finite value of the dtype (the passes skip
+such weights before they get here: passes/compression.py).
 
 Vector palettization (``V > 1``, V consecutive values along the group axis share an entry):
 k-means++ then Lloyd on up to `kmeans.MAX_VECTOR_FIT_POINTS` vectors per LUT, drawn with a

@@ -4,7 +4,7 @@
 
 // RUN: coreai-opt %s -p "palettize<weight_num_threshold=0>" 2>&1 | filecheck %s --check-prefix=PAL
 // PAL: non_finite_weights.mlir:20:5: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values (non-finite weights are never compressed)
-// PAL: %w = coreai.constant dense<{{\[\[}}0x7e00, 1.000000e+00, 0xfc00, 5.000000e-01]
+// PAL: %w = coreai.constant dense<{{\[\[}}0x7E00, 1.000000e+00, 0xFC00, 5.000000e-01]
 // PAL-NOT: lut_to_dense
 
 // RUN: coreai-opt %s -p "quantize<weight_num_threshold=0>" 2>&1 >/dev/null | filecheck %s --check-prefix=QUANT

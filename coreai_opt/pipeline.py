@@ -151,8 +151,11 @@ def checked_value(value: Any, annotation: Any, name: str) -> Any:
         members = [m for m in typing.get_args(annotation) if m is not type(None)]
         if value is None and len(members) < len(typing.get_args(annotation)):
             return None
-        if len(members) == 1:
-            return checked_value(value, members[0], name)
+        for member in members:
+            try:
+                return checked_value(value, member, name)
+            except ArgumentTypeError:
+                continue
     elif origin is tuple:
         kinds = typing.get_args(annotation)
         if isinstance(value, tuple | list) and len(value) == len(kinds):

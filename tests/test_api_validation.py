@@ -187,7 +187,7 @@ def test_pass_constructors_check_and_convert_their_options() -> None:
         (lambda: QuantizePass(weight_num_threshold=None), "'weight_num_threshold' must be an"),
         (
             lambda: SparsifyPass(target_sparsity="half"),
-            "'target_sparsity' must be a number, got 'half'",
+            "'target_sparsity' must be a number or None, got 'half'",
         ),
     ]
     for build, message in cases:

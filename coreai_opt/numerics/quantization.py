@@ -37,8 +37,6 @@ FP8_EMAX: dict[np.dtype, int] = {
 FP4_E2M1 = np.dtype(ml_dtypes.float4_e2m1fn)
 FP4_EMAX = 2
 _E8M0_BIAS = 127
-# Rounds of (lower the scale, recompute the zero point) before the always-safe fallback.
-_ASYMMETRIC_ROUNDS = 4
 _WEIGHT_DTYPES = tuple(
     np.dtype(t) for t in (np.float16, ml_dtypes.bfloat16, np.float32, np.float64)
 )
@@ -374,7 +372,7 @@ def _integer_codec(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype
         lo = np.minimum(lo.astype(np.float64), 0.0)
         hi = np.maximum(hi.astype(np.float64), 0.0)
         scale = _store_scale((hi - lo) / (qmax - qmin), storage)
-        scale, zp = _finite_asymmetric(scale, lo, qmin, qmax)
+        scale, zp = _finite_asymmetric(scale, lo, hi, qmin, qmax)
         return scale, zp.astype(data_dtype), scale.astype(compute), zp.astype(compute)
 
     derive = derive_symmetric if symmetric else derive_asymmetric
@@ -386,23 +384,58 @@ def _asymmetric_zero_point(scale: np.ndarray, lo: np.ndarray, qmin: int, qmax: i
 
 
 def _finite_asymmetric(
-    scale: np.ndarray, lo: np.ndarray, qmin: int, qmax: int
+    scale: np.ndarray, lo: np.ndarray, hi: np.ndarray, qmin: int, qmax: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stored scales and zero points such that every code in [qmin, qmax] dequantizes finite.
 
-    The zero point depends on the scale and the reach ``max(zp - qmin, qmax - zp)`` on the
-    zero point, so a lowered scale is re-checked with its new zero point (the reach grows by
-    at most one per round); a reach of ``qmax - qmin`` is safe for any zero point.
+    Blocks whose usual (scale, zero point) already obey the rule keep them. The others (a
+    block's range reaching within a step of the type's maximum) choose both together: with
+    ``a = zp - qmin`` codes below zero and ``b = qmax - zp`` above, the scale must cover
+    ``-lo / a`` and ``hi / b`` and may not exceed ``max / max(a, b)``; of the two integer
+    splits next to the ideal ``a = (qmax - qmin) * -lo / (hi - lo)``, the one clipping least.
     """
     zp = _asymmetric_zero_point(scale, lo, qmin, qmax)
-    for _ in range(_ASYMMETRIC_ROUNDS):
-        lowered = limit_scale(scale, np.maximum(zp - qmin, qmax - zp))
-        if lowered is scale:
-            return scale, zp
-        scale = lowered
-        zp = _asymmetric_zero_point(scale, lo, qmin, qmax)
-    scale = limit_scale(scale, qmax - qmin)
-    return scale, _asymmetric_zero_point(scale, lo, qmin, qmax)
+    over = ~(
+        scale.astype(np.float64) * np.maximum(zp - qmin, qmax - zp) <= _max_finite(scale.dtype)
+    )
+    if not over.any():
+        return scale, zp
+    fitted_scale, fitted_zp = _fit_at_the_maximum(lo[over], hi[over], qmin, qmax, scale.dtype)
+    scale, zp = scale.copy(), zp.copy()
+    scale[over], zp[over] = fitted_scale, fitted_zp
+    return scale, zp
+
+
+def _fit_at_the_maximum(
+    lo: np.ndarray, hi: np.ndarray, qmin: int, qmax: int, storage: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, zero point) of blocks whose usual choice breaks the rule (see above)."""
+    steps = qmax - qmin
+    ideal = steps * -lo / (hi - lo)
+    best_error = np.full(lo.shape, np.inf)
+    best_scale = np.zeros(lo.shape, dtype=storage)
+    best_below = np.zeros(lo.shape)
+    for below in (np.floor(ideal), np.ceil(ideal)):
+        below = np.clip(below, 0, steps)
+        above = steps - below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.maximum(
+                np.where(below > 0, -lo / below, np.where(lo < 0, np.inf, 0.0)),
+                np.where(above > 0, hi / above, np.where(hi > 0, np.inf, 0.0)),
+            )
+        reach = np.maximum(below, above)
+        wanted = np.minimum(cover, _max_finite(storage) / reach)
+        stored = limit_scale(wanted.astype(storage), reach)
+        step = stored.astype(np.float64)
+        clipped = np.maximum(
+            np.maximum(-lo - below * step, 0.0), np.maximum(hi - above * step, 0.0)
+        )
+        error = clipped + step / 2
+        better = error < best_error
+        best_error = np.where(better, error, best_error)
+        best_scale = np.where(better, stored, best_scale)
+        best_below = np.where(better, below, best_below)
+    return best_scale, qmin + best_below
 
 
 def quantize_int(

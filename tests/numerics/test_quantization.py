@@ -654,3 +654,18 @@ def test_asymmetric_block_wider_than_the_type_maximum() -> None:
     assert np.isfinite(restored).all()
     error = np.abs(restored - weight.astype(np.float64))
     assert error.max() <= 1.5 * scale
+
+
+def test_asymmetric_scale_and_zero_point_are_chosen_together_at_the_maximum() -> None:
+    """Lowering the scale and re-deriving the zero point could run away (each lower scale
+    moved the zero point up, which needed a lower scale...) and end far beyond the bound:
+    bf16 [-max, 1.87e38] under int8 asymmetric clipped 1.87e38 by 1.3 times the bound."""
+    top = float(ml_dtypes.finfo(BF16).max)
+    weight = np.array([[-top, 1.8662129847551738e38, 0.0, 1e37]], dtype=np.float64).astype(BF16)
+    q = quantize_int(weight, 8, signed=True, symmetric=False, block_shape=(0, 0))
+    scale, zero = float(q.scale[0, 0]), float(q.offset[0, 0])
+    assert max(zero + 128, 127 - zero) * scale <= top
+    ulp = float((q.scale.view(np.uint16) + 1).view(BF16).astype(np.float64)[0, 0]) - scale
+    restored = q.dequantize(BF16).astype(np.float64)
+    error = np.abs(restored - weight.astype(np.float64)).max()
+    assert error <= scale / 2 + 255 * ulp + scale  # the span exceeds the type's maximum

@@ -554,9 +554,10 @@ class PrefixProblems:
         weights: np.ndarray | None,
         grid: bool,
         samples: int | None = None,
+        counts: bool = False,
     ) -> None:
         problems, length = points.shape
-        if weights is not None:
+        if weights is not None and not counts:  # counts (>= 1 each) always resolve
             weights = resolvable_weights(weights)
         self.points, self.shift, self.grid = points, shift, grid
         self.weights = weights
@@ -655,17 +656,20 @@ def prefix_problems_sorted(x: np.ndarray, w: np.ndarray | None = None) -> Prefix
     return PrefixProblems(x, shift, w, grid=False)
 
 
-def prefix_problems_grid(grid: np.ndarray, weights: np.ndarray, samples: int) -> PrefixProblems:
+def prefix_problems_grid(
+    grid: np.ndarray, weights: np.ndarray, samples: int, counts: bool = False
+) -> PrefixProblems:
     """`PrefixProblems` of histograms ``weights (P, L)`` over one sorted value ``grid (L,)``.
 
-    ``samples``: the number of values each histogram summarises (drives the cost heuristics).
+    ``samples``: the number of values each histogram summarises (drives the cost heuristics);
+    ``counts``: the weights are counts, which `resolvable_weights` never changes.
     """
     problems, length = weights.shape
     cum = np.cumsum(weights, axis=1)
     middle = searchsorted_rows(cum, 0.5 * cum[:, -1:], side="left")
     shift = grid[np.minimum(middle, length - 1)] if length else np.zeros((problems, 1))
     points = np.broadcast_to(grid, (problems, length))
-    return PrefixProblems(points, shift, weights, grid=True, samples=samples)
+    return PrefixProblems(points, shift, weights, grid=True, samples=samples, counts=counts)
 
 
 def companded_quantiles(problems: PrefixProblems, fractions: np.ndarray, pieces: int) -> np.ndarray:

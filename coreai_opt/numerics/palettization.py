@@ -472,7 +472,7 @@ def _fit_batch_grid(
     if exact:
         centroids = _exact_on_points(np.broadcast_to(grid, hist.shape), hist, k)
     else:
-        problems = kmeans.prefix_problems_grid(grid, hist, block.shape[1])
+        problems = kmeans.prefix_problems_grid(grid, hist, block.shape[1], importance is None)
         centroids = kmeans.fit_problems(problems, k, LLOYD_ITERATIONS)
     table = _round_table(centroids, block.dtype)
     labels = _index_table(grid, table).reshape(-1)[flat]

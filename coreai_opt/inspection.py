@@ -362,6 +362,8 @@ def compression_report(
             entry.note = f"left dense: {left_dense[entry.name]}"
     # Over the weights whose SNR is defined (a NaN weight, left dense, has none).
     defined = [e for e in energies.values() if snr_from_energies(*e) is not None]
+    if not defined:  # no weight with a defined SNR: no total either
+        return summarize(entries, bytes_before, None)
     signal = sum(energy[0] for energy in defined)
     noise = sum(energy[1] for energy in defined)
     return summarize(entries, bytes_before, (signal, noise))

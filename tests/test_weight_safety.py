@@ -159,6 +159,12 @@ def test_issue_report_of_a_skipped_infinite_weight(tmp_path) -> None:
     assert by_name["bad"]["snr_db"] is None and by_name["bad"]["scheme"] == "dense f16"
     assert by_name["good"]["snr_db"] > 15 and data["snr_db"] == by_name["good"]["snr_db"]
     assert set(by_name) == {"bad", "good"}
+    assert by_name["bad"]["note"].startswith("left dense: holds 1 -inf value")
+    alone = tmp_path / "alone.mlir"
+    alone.write_text(weights_module_text({"bad": weights["bad"]}))
+    argv = [str(alone), "-p", "palettize", f"--report={report}", "-o", str(tmp_path / "o.mlir")]
+    assert main(argv) == 0
+    assert json.loads(report.read_text(), parse_constant=pytest.fail)["snr_db"] is None
 
 
 @pytest.mark.parametrize("granularity", ["per_tensor", "per_channel", "per_grouped_channel"])

@@ -34,6 +34,7 @@ MAIN = "main.mlirb"
 HASH = "main.hash"
 METADATA = "metadata.json"
 STANDARD_KEYS = ("author", "license", "model_description", "creation_date")
+STRING_KEYS = ("author", "license", "model_description")
 HASH_CHUNK = 1 << 24
 
 
@@ -126,6 +127,9 @@ def read_metadata(path: Path) -> dict[str, Any]:
     value = parse_metadata_json(text, path)
     if not isinstance(value, dict):
         raise AssetError("metadata.json must hold a JSON object", str(path))
+    problem = metadata_problem(value)
+    if problem is not None:
+        raise AssetError(problem, str(path))
     return value
 
 
@@ -152,6 +156,37 @@ def parse_metadata_json(text: str, path: Path) -> Any:
         ) from None
     except RecursionError:  # a safety net: the nesting check keeps well inside the limit
         raise AssetError("metadata.json is nested too deeply", str(path)) from None
+
+
+def metadata_problem(metadata: dict[Any, Any]) -> str | None:
+    """What breaks the metadata rule, applied alike when a bundle is loaded and saved.
+
+    Keys are strings; `author`, `license` and `model_description`, when present, are strings
+    and `creation_date` an integer (epoch seconds); every value is strict JSON (no NaN or
+    Infinity, no bytes or other objects). None when the metadata is fine.
+    """
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            return f"metadata keys must be strings, got {short_repr(key)}"
+        if key == "creation_date" and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"creation_date must be an integer (epoch seconds), got {short_repr(value)}"
+        if key in STRING_KEYS and not isinstance(value, str):
+            return f"{key} must be a string, got {short_repr(value)}"
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            return f"metadata key '{key}' holds NaN or Infinity, which JSON does not allow"
+        except TypeError as error:
+            return f"metadata key '{key}' is not JSON-serialisable: {error}"
+        except RecursionError:
+            return f"metadata key '{key}' is nested too deeply"
+    return None
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """`repr(value)`, cut to `limit` characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_bytecode_program(path: Path, verify: bool = True) -> AIProgram:
@@ -182,16 +217,9 @@ def bundle_metadata(program: AIProgram, metadata: dict[str, Any] | None) -> dict
     merged.update(getattr(program, "bundle_metadata", None) or {})
     merged["creation_date"] = int(time.time())
     merged.update(metadata or {})
-    date = merged["creation_date"]
-    if isinstance(date, bool) or not isinstance(date, int):
-        raise AssetError(f"creation_date must be an integer (epoch seconds), got {date!r}")
-    for key in ("author", "license", "model_description"):
-        if not isinstance(merged[key], str):
-            raise AssetError(f"{key} must be a string, got {merged[key]!r}")
-    try:
-        json.dumps(merged)
-    except (TypeError, ValueError) as error:
-        raise AssetError(f"metadata is not JSON-serialisable: {error}") from None
+    problem = metadata_problem(merged)
+    if problem is not None:
+        raise AssetError(problem)
     return merged
 
 
@@ -231,7 +259,7 @@ def write_bundle(image: BytecodeImage, content: dict[str, Any], bundle: Path) ->
             stream.flush()
             os.fsync(stream.fileno())
         write_synced(staging / HASH, digest.digest())
-        text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(content, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         write_synced(staging / METADATA, text.encode("utf-8"))
         swap_into_place(staging, bundle)
     except BaseException:

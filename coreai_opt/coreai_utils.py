@@ -1,7 +1,9 @@
 """Drop-in replacements for Apple's `coreai_opt.coreai_utils` compression functions.
 
 Same signatures, defaults, validation order and messages (docs/api.md); each function is a
-thin wrapper that builds a one- or two-pass `Pipeline` and runs it.
+thin wrapper that builds a one- or two-pass `Pipeline` and runs it. Every argument is checked
+before anything runs: the program must be an `AIProgram`, booleans `bool`, integers integral
+(numpy integers are accepted), each with a one-line message naming the parameter.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from coreai_opt.options import (
     CompressionGranularity,
     DType,
     QScheme,
+    check_bool,
+    check_integer,
+    check_program,
     validate_palettize,
     validate_quantize,
     validate_sparsify,
@@ -29,6 +34,12 @@ __all__ = [
     "quantize_weights",
     "sparsify_weights",
 ]
+
+
+def check_common(weight_num_threshold: object, in_place: object) -> None:
+    """The arguments every compression function shares (after Apple's own checks)."""
+    check_integer(weight_num_threshold, "weight_num_threshold", 0)
+    check_bool(in_place, "in_place")
 
 
 def run_passes(program: AIProgram, passes: list[CoreAIPass], in_place: bool) -> AIProgram:
@@ -51,9 +62,11 @@ def quantize_weights(
     """Quantize eligible weights (int2/4/8, uint2/4/8, FP8, MXFP4) to `blockwise_shift_scale`."""
     from coreai_opt.passes.quantize import QuantizePass
 
+    check_program(coreai_program)
     dtype, qscheme, granularity, scale_dtype = validate_quantize(
         dtype, qscheme, granularity, block_size, scale_dtype
     )
+    check_common(weight_num_threshold, in_place)
     quantize = QuantizePass(
         dtype=dtype.value,
         qscheme=qscheme.value,
@@ -82,6 +95,7 @@ def palettize_weights(
     """Palettize eligible weights with optimal k-means look-up tables (`lut_to_dense`)."""
     from coreai_opt.passes.palettize import PalettizePass
 
+    check_program(coreai_program)
     lut, granularity = validate_palettize(
         lut_dtype,
         n_bits,
@@ -91,6 +105,9 @@ def palettize_weights(
         enable_per_channel_scale,
         num_kmeans_workers,
     )
+    check_bool(enable_fast_kmeans_mode, "enable_fast_kmeans_mode")
+    check_integer(rounding_precision, "rounding_precision", 0)
+    check_common(weight_num_threshold, in_place)
     palettize = PalettizePass(
         n_bits=n_bits,
         granularity=granularity.value,
@@ -123,9 +140,11 @@ def sparsify_weights(
     """
     from coreai_opt.passes.sparsify import SparsifyPass
 
+    check_program(coreai_program)
     q_dtype = validate_sparsify(
         target_sparsity, block_size, n_m_ratio, quantize_dtype, palettize_nbits
     )
+    check_common(weight_num_threshold, in_place)
     passes: list[CoreAIPass] = [
         SparsifyPass(
             target_sparsity=target_sparsity,

@@ -45,6 +45,12 @@ def os_reason(error: OSError) -> str:
     return reason[:1].lower() + reason[1:]
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An API argument of the wrong type (`in_place="false"`, `n_bits=4.0`, a path instead of
+    a program). A TypeError that is also a ValueError, so code catching the ValueErrors of
+    argument validation (docs/api.md) still catches it."""
+
+
 @contextmanager
 def opening(
     path: str, error: type[CoreAIError] = IRError, expected: str = "a file"

@@ -63,16 +63,16 @@ class ProgramReport:
     snr_db: float | None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dictionary (inf SNR becomes the string "inf")."""
+        """A JSON-ready dictionary (an infinite SNR becomes the string "inf" or "-inf")."""
         data = asdict(self)
         for entry in [data, *data["weights"]]:
             if entry["snr_db"] is not None and math.isinf(entry["snr_db"]):
-                entry["snr_db"] = "inf"
+                entry["snr_db"] = "inf" if entry["snr_db"] > 0 else "-inf"
         return data
 
     def to_json(self) -> str:
-        """The report as JSON (documented in docs/report.md)."""
-        return json.dumps(self.to_dict(), indent=2)
+        """The report as strict JSON (documented in docs/report.md): never NaN or Infinity."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
     def table(self) -> str:
         """A readable fixed-width table with a totals line."""
@@ -247,12 +247,16 @@ def describe(value: SSAValue) -> str:
 # --------------------------------------------------------------------------- reports
 
 
-def weight_entries(program, originals: dict[str, tuple[np.ndarray, str]] | None):
-    """WeightReport per weight of `program` (SNR when `originals` are given)."""
+def weight_entries(
+    program, originals: dict[str, tuple[np.ndarray, str]] | None
+) -> tuple[list[WeightReport], dict[str, tuple[float, float]]]:
+    """WeightReport per weight of `program` (SNR when `originals` are given), and the
+    (signal, noise) energies of the weights that have an original."""
     from coreai_opt.passes.decompress import DecompressPass
     from coreai_opt.pipeline import PassRun
 
     restored: dict[str, np.ndarray] = {}
+    energies: dict[str, tuple[float, float]] = {}
     if originals is not None:
         dense = program.copy()
         DecompressPass().run(dense.module, PassRun("decompress"))
@@ -266,7 +270,8 @@ def weight_entries(program, originals: dict[str, tuple[np.ndarray, str]] | None)
         original = originals.get(key) if originals is not None else None
         snr = None
         if original is not None and key in restored:
-            snr = snr_db(original[0], restored[key])
+            energies[key] = signal_and_noise(original[0], restored[key])
+            snr = snr_from_energies(*energies[key])
         entries.append(
             WeightReport(
                 name=key,
@@ -282,7 +287,7 @@ def weight_entries(program, originals: dict[str, tuple[np.ndarray, str]] | None)
                 snr_db=snr,
             )
         )
-    return entries
+    return entries, energies
 
 
 def dense_roots(program) -> Iterator[tuple[SSAValue, Operation]]:
@@ -292,30 +297,50 @@ def dense_roots(program) -> Iterator[tuple[SSAValue, Operation]]:
             yield value, consumer
 
 
-def snr_db(original: np.ndarray, restored: np.ndarray) -> float:
-    """10·log10(Σw² / Σ(w−ŵ)²) in float64 (inf when identical)."""
+def signal_and_noise(original: np.ndarray, restored: np.ndarray) -> tuple[float, float]:
+    """(Σw², Σ(w−ŵ)²) in float64."""
     reference = original.astype(np.float64)
-    noise = float(np.sum((reference - restored.astype(np.float64)) ** 2))
-    signal = float(np.sum(reference**2))
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite weights: see snr_from_energies
+        noise = float(np.sum((reference - restored.astype(np.float64)) ** 2))
+        signal = float(np.sum(reference**2))
+    return signal, noise
+
+
+def snr_from_energies(signal: float, noise: float) -> float | None:
+    """10·log10(signal / noise): inf when exact, -inf when the noise is infinite (a weight
+    decompressing to ±inf) or the signal zero, None when undefined (a NaN or infinite
+    original, or a NaN decompressed value)."""
+    if math.isnan(signal) or math.isnan(noise) or math.isinf(signal):
+        return None
     if noise == 0:
         return math.inf
-    return 10 * math.log10(signal / noise) if signal > 0 else -math.inf
+    if math.isinf(noise) or signal == 0:
+        return -math.inf
+    ratio = signal / noise
+    if ratio == 0 or math.isinf(ratio):  # the quotient left float64's range
+        return 10 * (math.log10(signal) - math.log10(noise))
+    return 10 * math.log10(ratio)
 
 
-def summarize(entries: list[WeightReport], bytes_before: int | None, energies) -> ProgramReport:
+def snr_db(original: np.ndarray, restored: np.ndarray) -> float | None:
+    """10·log10(Σw² / Σ(w−ŵ)²) in float64 (inf when identical; see `snr_from_energies`)."""
+    return snr_from_energies(*signal_and_noise(original, restored))
+
+
+def summarize(
+    entries: list[WeightReport], bytes_before: int | None, energies: tuple[float, float] | None
+) -> ProgramReport:
     """Totals: values, bytes, bits per weight and energy-weighted SNR."""
     total = sum(int(np.prod(e.shape)) for e in entries)
     after = sum(e.stored_bytes for e in entries)
-    snr = None
-    if energies is not None:
-        signal, noise = energies
-        snr = math.inf if noise == 0 else 10 * math.log10(signal / noise)
+    snr = None if energies is None else snr_from_energies(*energies)
     return ProgramReport(entries, total, bytes_before, after, 8 * after / max(total, 1), snr)
 
 
 def bits_per_weight(program) -> ProgramReport:
     """The report of one program alone: schemes, stored bytes and bits per weight."""
-    return summarize(weight_entries(program, None), None, None)
+    entries, _ = weight_entries(program, None)
+    return summarize(entries, None, None)
 
 
 def compression_report(
@@ -331,17 +356,16 @@ def compression_report(
         for v, _ in dense_roots(original)
     }
     bytes_before = sum(stored_nbytes(v.owner.value) for v, _ in dense_roots(original))
-    entries = weight_entries(compressed, originals)
+    entries, energies = weight_entries(compressed, originals)
     for entry in entries:
         if left_dense and entry.scheme.startswith("dense") and entry.name in left_dense:
             entry.note = f"left dense: {left_dense[entry.name]}"
-    signal = noise = 0.0
-    for entry in entries:
-        if entry.snr_db is None or entry.name not in originals:
-            continue
-        energy = float(np.sum(originals[entry.name][0].astype(np.float64) ** 2))
-        signal += energy
-        noise += 0.0 if math.isinf(entry.snr_db) else energy / 10 ** (entry.snr_db / 10)
+    # Over the weights whose SNR is defined (a NaN weight, left dense, has none).
+    defined = [e for e in energies.values() if snr_from_energies(*e) is not None]
+    if not defined:  # no weight with a defined SNR: no total either
+        return summarize(entries, bytes_before, None)
+    signal = sum(energy[0] for energy in defined)
+    noise = sum(energy[1] for energy in defined)
     return summarize(entries, bytes_before, (signal, noise))
 
 

@@ -5,8 +5,13 @@ Messages keep the wording of Apple's `coreai_opt` (docs/api.md) so users' regexe
 
 from __future__ import annotations
 
+import numbers
+import os
+import sys
 from enum import Enum, StrEnum
 from typing import Any
+
+from coreai_opt.errors import ArgumentTypeError
 
 
 class DType(StrEnum):
@@ -75,6 +80,78 @@ PALETTIZE_GRANULARITIES = (
 )
 
 
+def shown(value: Any) -> str:
+    """`repr` of a value for a message, numpy scalars shown as the Python value they hold."""
+    if isinstance(value, tuple | list):
+        inner = ", ".join(shown(v) for v in value)
+        return (
+            f"({inner}{',' if len(value) == 1 else ''})"
+            if isinstance(value, tuple)
+            else f"[{inner}]"
+        )
+    item = getattr(value, "item", None)
+    if type(value).__module__ == "numpy" and callable(item):
+        return repr(item())
+    return repr(value)
+
+
+def is_integer(value: Any) -> bool:
+    """A Python or numpy integer, but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_integer(value: Any, name: str, minimum: int | None = None) -> int:
+    """`value` as an int; ArgumentTypeError for a non-integer, ValueError below `minimum`."""
+    kind = {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer >= {minimum}"
+    )
+    if not is_integer(value):
+        raise ArgumentTypeError(f"`{name}` must be {kind}, got {shown(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"`{name}` must be {kind}, got {shown(value)}")
+    return int(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """`value` as a bool: only `True`/`False` (or a numpy bool); never a string or a number."""
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        return bool(value)
+    raise ArgumentTypeError(f"`{name}` must be a bool (True or False), got {shown(value)}")
+
+
+def check_number(value: Any, name: str) -> float:
+    """`value` as a float: an int or float (numpy's too), never a bool or a string."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise ArgumentTypeError(f"`{name}` must be a number, got {shown(value)}")
+
+
+def check_program(program: Any) -> None:
+    """The program argument must be an AIProgram; the message says how to get one."""
+    from coreai_opt.program import AIProgram
+
+    if isinstance(program, AIProgram):
+        return
+    if program is None:
+        hint = "got None; load one with AIProgram.load(path)"
+    elif isinstance(program, str | os.PathLike):
+        path = os.fspath(program)
+        hint = f"got the path {path!r}; load it first with AIProgram.load({path!r})"
+    elif hasattr(program, "program") and isinstance(program.program, AIProgram):
+        hint = f"got {type(program).__name__}; pass its `.program`"
+    elif type(program).__name__ == "ModuleOp":
+        hint = "got an xDSL ModuleOp; wrap it as AIProgram(module)"
+    else:
+        hint = f"got {type(program).__name__}; load one with AIProgram.load(path)"
+    raise ArgumentTypeError(f"`coreai_program` must be an AIProgram, {hint}")
+
+
+def not_an_integer(value: Any) -> str:
+    """` (a float, not an integer)` after a message quoting a value of the wrong type."""
+    return "" if is_integer(value) else f" ({type(value).__name__}, not an integer)"
+
+
 def as_enum(enum_type: type[Enum], value: Any, name: str) -> Any:
     """Accept an enum member or its string value (any case); else a ValueError naming it."""
     if value is None or isinstance(value, enum_type):
@@ -84,7 +161,7 @@ def as_enum(enum_type: type[Enum], value: Any, name: str) -> Any:
             if value.lower() in (member.value, member.name.lower()):
                 return member
     allowed = ", ".join(m.value for m in enum_type)
-    raise ValueError(f"`{name}` must be one of [{allowed}], got {value!r}")
+    raise ValueError(f"`{name}` must be one of [{allowed}], got {shown(value)}")
 
 
 def lookup(enum_type: type[Enum], value: Any, allowed: tuple) -> Any:
@@ -134,13 +211,12 @@ def validate_quantize(
 
 
 def check_block_size(granularity: CompressionGranularity, block_size: int) -> None:
-    """Blocks and groups need a positive size."""
+    """An integer always; blocks and groups need a positive size."""
     needs_size = granularity in (
         CompressionGranularity.PER_BLOCK,
         CompressionGranularity.PER_GROUPED_CHANNEL,
     )
-    if needs_size and (not isinstance(block_size, int) or block_size < 1):
-        raise ValueError(f"`block_size` must be a positive integer, got {block_size!r}")
+    check_integer(block_size, "block_size", 1 if needs_size else None)
 
 
 def validate_palettize(
@@ -153,29 +229,28 @@ def validate_palettize(
     num_kmeans_workers: int,
 ) -> tuple[DType | None, CompressionGranularity]:
     """Check palettize options in Apple's order; returns the enums."""
-    if cluster_dim is None or int(cluster_dim) < 1:
-        raise ValueError(f"`cluster_dim` must be a positive integer, got {cluster_dim!r}")
+    check_integer(cluster_dim, "cluster_dim", 1)
+    check_bool(enable_per_channel_scale, "enable_per_channel_scale")
     if enable_per_channel_scale and cluster_dim > 1:
         raise ValueError("`enable_per_channel_scale=True` is not supported with `cluster_dim > 1`.")
     lut = None if lut_dtype is None else lookup(DType, lut_dtype, LUT_DTYPES)
     if lut_dtype is not None and lut is None:
         allowed_luts = [d.value for d in LUT_DTYPES]
         raise ValueError(f"`lut_dtype` must be one of {allowed_luts} or None, got {lut_dtype!r}")
-    if isinstance(n_bits, bool) or n_bits not in PALETTIZE_NBITS:
-        raise ValueError(f"`n_bits` must be one of {list(PALETTIZE_NBITS)}, got {n_bits!r}")
+    if not is_integer(n_bits) or n_bits not in PALETTIZE_NBITS:
+        error = ValueError if is_integer(n_bits) else ArgumentTypeError
+        allowed = list(PALETTIZE_NBITS)
+        raise error(
+            f"`n_bits` must be one of {allowed}, got {shown(n_bits)}{not_an_integer(n_bits)}"
+        )
     requested = granularity
     granularity = lookup(CompressionGranularity, requested, PALETTIZE_GRANULARITIES)
     if granularity is None:
         allowed_granularities = [g.value for g in PALETTIZE_GRANULARITIES]
         raise ValueError(f"`granularity` must be one of {allowed_granularities}, got {requested!r}")
-    if granularity == CompressionGranularity.PER_GROUPED_CHANNEL and (
-        not isinstance(group_size, int) or group_size < 1
-    ):
-        raise ValueError(f"`group_size` must be a positive integer, got {group_size!r}")
-    if not isinstance(num_kmeans_workers, int) or num_kmeans_workers < 1:
-        raise ValueError(
-            f"`num_kmeans_workers` must be a positive integer, got {num_kmeans_workers!r}"
-        )
+    grouped = granularity == CompressionGranularity.PER_GROUPED_CHANNEL
+    check_integer(group_size, "group_size", 1 if grouped else None)
+    check_integer(num_kmeans_workers, "num_kmeans_workers", 1)
     return lut, granularity
 
 
@@ -200,15 +275,24 @@ def validate_sparsify(
         allowed_q = [d.value for d in SPARSE_QUANTIZE_DTYPES]
         raise ValueError(f"Invalid quantize_dtype {quantize_dtype!r}: must be one of {allowed_q}")
     if palettize_nbits is not None and (
-        isinstance(palettize_nbits, bool) or palettize_nbits not in PALETTIZE_NBITS
+        not is_integer(palettize_nbits) or palettize_nbits not in PALETTIZE_NBITS
     ):
-        raise ValueError(
-            f"Invalid palettize_nbits {palettize_nbits!r}: must be one of {list(PALETTIZE_NBITS)}"
+        error = ValueError if is_integer(palettize_nbits) else ArgumentTypeError
+        raise error(
+            f"Invalid palettize_nbits {shown(palettize_nbits)}: must be one of "
+            f"{list(PALETTIZE_NBITS)}{not_an_integer(palettize_nbits)}"
         )
-    if target_sparsity is not None and not 0.0 <= float(target_sparsity) <= 1.0:
-        raise ValueError(f"`target_sparsity` must be in [0, 1], got {target_sparsity!r}")
-    if block_size is not None and (not isinstance(block_size, int) or block_size <= 1):
-        raise ValueError("`block_size` must be greater than 1.")
+    if target_sparsity is not None:
+        sparsity = check_number(target_sparsity, "target_sparsity")
+        if not 0.0 <= sparsity <= 1.0:
+            raise ValueError(f"`target_sparsity` must be in [0, 1], got {shown(target_sparsity)}")
+    if block_size is not None:
+        if not is_integer(block_size):
+            raise ArgumentTypeError(
+                f"`block_size` must be greater than 1 (an integer or None), got {shown(block_size)}"
+            )
+        if block_size <= 1:
+            raise ValueError("`block_size` must be greater than 1.")
     if n_m_ratio is not None:
         check_n_m_ratio(n_m_ratio)
     return q_dtype
@@ -217,9 +301,11 @@ def validate_sparsify(
 def check_n_m_ratio(n_m_ratio: Any) -> None:
     """`n_m_ratio` is a pair of integers with 0 < n <= m."""
     if not isinstance(n_m_ratio, tuple | list) or len(n_m_ratio) != 2:
-        raise ValueError(f"`n_m_ratio` must be a tuple of two integers (n, m), got {n_m_ratio!r}")
+        raise ValueError(
+            f"`n_m_ratio` must be a tuple of two integers (n, m), got {shown(n_m_ratio)}"
+        )
     n, m = n_m_ratio
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)):
-        raise ValueError(f"`n_m_ratio` must hold integers, got {n_m_ratio!r}")
+    if not all(is_integer(v) for v in (n, m)):
+        raise ArgumentTypeError(f"`n_m_ratio` must hold integers, got {shown(n_m_ratio)}")
     if not 0 < n <= m:
-        raise ValueError(f"`n_m_ratio` (n, m) must satisfy 0 < n <= m, got {n_m_ratio!r}")
+        raise ValueError(f"`n_m_ratio` (n, m) must satisfy 0 < n <= m, got {shown(n_m_ratio)}")

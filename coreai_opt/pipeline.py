@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import numbers
+import sys
 import time
 import types
 import typing
@@ -26,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Union
 
-from coreai_opt.errors import PipelineError
+from coreai_opt.errors import ArgumentTypeError, PipelineError
 
 LOGGER = logging.getLogger("coreai_opt")
 
@@ -119,11 +121,8 @@ def convert_value(text: str, annotation: Any, where: str) -> Any:
             raise PipelineError(f"{where} expects {len(kinds)} values like (2,4), got '{text}'")
         return tuple(convert_value(p.strip(), k, where) for p, k in zip(parts, kinds, strict=True))
     if annotation is bool:
-        lowered = text.lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
+        if text in ("true", "false"):
+            return text == "true"
         raise PipelineError(f"{where} expects a boolean (true/false), got '{text}'")
     if annotation is int:
         try:
@@ -138,6 +137,67 @@ def convert_value(text: str, annotation: Any, where: str) -> Any:
     if annotation is str:
         return text.strip("\"'")
     raise PipelineError(f"{where} has an unsupported type {annotation}")
+
+
+def checked_value(value: Any, annotation: Any, name: str) -> Any:
+    """An option value given from Python, checked against its declared type.
+
+    Booleans must be `bool` (numpy's too), integers integral (numpy integers become `int`),
+    floats real numbers, strings `str` (enum members included); `None` where the type allows.
+    Raises ArgumentTypeError naming the option.
+    """
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [m for m in typing.get_args(annotation) if m is not type(None)]
+        if value is None and len(members) < len(typing.get_args(annotation)):
+            return None
+        for member in members:
+            try:
+                return checked_value(value, member, name)
+            except ArgumentTypeError:
+                continue
+    elif origin is tuple:
+        kinds = typing.get_args(annotation)
+        if isinstance(value, tuple | list) and len(value) == len(kinds):
+            return tuple(checked_value(v, k, name) for v, k in zip(value, kinds, strict=True))
+    elif annotation is bool:
+        if isinstance(value, bool) or _is_numpy_bool(value):
+            return bool(value)
+    elif annotation is int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+    elif annotation is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value) if not isinstance(value, int) else value
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    else:
+        return value
+    raise ArgumentTypeError(f"option '{name}' must be {type_noun(annotation)}, got {value!r}")
+
+
+def type_noun(annotation: Any) -> str:
+    """`a bool (True or False)`, `an integer or None` ... for an option's type."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return " or ".join(type_noun(arg) for arg in typing.get_args(annotation))
+    if origin is tuple:
+        return f"a tuple of {len(typing.get_args(annotation))} values"
+    nouns = {
+        bool: "a bool (True or False)",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        type(None): "None",
+    }
+    return nouns.get(annotation, type_label(annotation))
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    """A numpy boolean (numpy is only looked at when it is already imported)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
 
 
 # --------------------------------------------------------------------------- passes
@@ -186,6 +246,14 @@ class CoreAIPass:
     def apply(self, ctx: Any, op: Any) -> None:
         """Run the pass on `op` the way xDSL's `ModulePass.apply` does."""
         self.run(op, PassRun(self.name))
+
+    def check_option_types(self) -> None:
+        """Check every option against its declared type (numpy integers become `int`)."""
+        for info in self.options():
+            value = getattr(self, info.name)
+            checked = checked_value(value, info.annotation, info.name)
+            if checked is not value:
+                object.__setattr__(self, info.name, checked)
 
     @classmethod
     def options(cls) -> list[OptionInfo]:
@@ -294,9 +362,10 @@ class PipelineSyntax:
         self.text = text
         self.pos = 0
 
-    def error(self, message: str) -> PipelineError:
-        """A PipelineError pointing at the current column."""
-        return PipelineError(f"{message} at column {self.pos + 1} of '{self.text}'")
+    def error(self, message: str, pos: int | None = None) -> PipelineError:
+        """A PipelineError pointing at the current column (or at `pos`)."""
+        column = (self.pos if pos is None else pos) + 1
+        return PipelineError(f"{message} at column {column} of '{self.text}'")
 
     def skip_space(self) -> None:
         """Skip whitespace."""
@@ -311,7 +380,7 @@ class PipelineSyntax:
             return True
         return False
 
-    def name(self) -> str:
+    def name(self, what: str = "a pass name") -> str:
         """A pass or option name."""
         self.skip_space()
         start = self.pos
@@ -320,8 +389,13 @@ class PipelineSyntax:
         ):
             self.pos += 1
         if start == self.pos:
-            raise self.error("expected a pass name")
+            raise self.error(f"expected {what}")
         return self.text[start : self.pos]
+
+    def at_end_or(self, closer: str | None) -> bool:
+        """Whether only `closer` (or the end of the text) comes next."""
+        self.skip_space()
+        return self.pos >= len(self.text) or (closer is not None and self.text[self.pos] == closer)
 
     def value(self, closers: str) -> str:
         """An option value: bare text up to a separator, or a quoted/bracketed group."""
@@ -345,17 +419,28 @@ class PipelineSyntax:
             raise self.error("expected an option value")
         return self.text[start : self.pos]
 
-    def options(self, closer: str) -> dict[str, str]:
-        """`key=value` pairs separated by commas or spaces, up to `closer`."""
+    def options(self, closer: str, pass_name: str) -> dict[str, str]:
+        """`key=value` pairs separated by commas or spaces, up to `closer`.
+
+        A key given twice (`n_bits` and `n-bits` are one key) and a comma with no option
+        after it are errors.
+        """
         values: dict[str, str] = {}
+        seen: set[str] = set()
         while not self.accept(closer):
             if self.pos >= len(self.text):
                 raise self.error(f"missing '{closer}'")
-            key = self.name()
+            self.skip_space()
+            start = self.pos
+            key = self.name("an option name")
             if not self.accept("="):
                 raise self.error(f"expected '=' after option '{key}'")
+            if key.replace("-", "_") in seen:
+                raise self.error(f"pass '{pass_name}': option '{key}' is given twice", start)
+            seen.add(key.replace("-", "_"))
             values[key] = self.value(closer)
-            self.accept(",")
+            if self.accept(",") and (self.at_end_or(closer) or self.text[self.pos] == ","):
+                raise self.error("expected an option name after ','")
             if self.pos >= len(self.text):
                 raise self.error(f"missing '{closer}'")
         return values
@@ -375,11 +460,14 @@ class PipelineSyntax:
             else:
                 options: dict[str, str] = {}
                 if self.accept("<"):
-                    options = self.options(">")
+                    options = self.options(">", pass_name)
                 elif self.accept("{"):
-                    options = self.options("}")
+                    options = self.options("}", pass_name)
                 passes.append(get_pass_class(pass_name).from_options(options))
-            if not self.accept(","):
+            if self.accept(","):
+                if self.at_end_or(closer):
+                    raise self.error("expected a pass name after ','")
+            else:
                 self.skip_space()
                 if closer is not None:
                     if not self.accept(closer):

@@ -8,7 +8,9 @@ compression). Uses are followed through decompression chains and through `coreai
 into the callee's uses of that parameter (composite graphs), where the axes are decided
 too. A constant of at least 1e8 elements, or one with no uses, qualifies whatever consumes
 it. A weight-sized float constant that does not qualify is left dense with a warning
-naming the uses that keep it so.
+naming the uses that keep it so. An f64 constant that would otherwise qualify is skipped
+with a warning (Core AI has no f64 compression types), as is any weight holding NaN or
++-inf.
 
 Channel axes (§3) are decided per use; all uses must agree, else a warning and (0, 1).
 """
@@ -39,6 +41,7 @@ from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
     Float32Type,
+    Float64Type,
     ModuleOp,
     TensorType,
 )
@@ -50,6 +53,10 @@ from coreai_opt.pipeline import PassRun
 ALWAYS_COMPRESS_ELEMENTS = 100_000_000
 DEFAULT_AXES = (0, 1)
 WEIGHT_FLOAT_TYPES = (Float16Type, BFloat16Type, Float32Type)
+F64_REASON = (
+    "f64 weights are not compressed: Core AI's compression ops have no f64 form (scales, "
+    "LUTs and sparse values are f16, bf16 or f32)"
+)
 
 
 @dataclass(frozen=True)
@@ -191,20 +198,24 @@ def dense_element_count(op: ConstantOp) -> int:
     return int(np.prod(op.result.type.get_shape(), dtype=np.int64))
 
 
-def is_weight_sized(op: ConstantOp, threshold: int) -> bool:
+def is_weight_sized(
+    op: ConstantOp, threshold: int, float_types: tuple[type, ...] = WEIGHT_FLOAT_TYPES
+) -> bool:
     """A static float constant above the threshold: a weight the passes consider."""
     tensor_type = op.result.type
     if not isinstance(tensor_type, TensorType) or any(d < 0 for d in tensor_type.get_shape()):
         return False
-    if not isinstance(tensor_type.get_element_type(), WEIGHT_FLOAT_TYPES):
+    if not isinstance(tensor_type.get_element_type(), float_types):
         return False
     return dense_element_count(op) > threshold
 
 
-def is_eligible(op: ConstantOp, threshold: int) -> bool:
+def is_eligible(
+    op: ConstantOp, threshold: int, float_types: tuple[type, ...] = WEIGHT_FLOAT_TYPES
+) -> bool:
     """A static float weight above the threshold whose uses are all consumers (§4), looked
     through decompression chains and into the graphs it is passed to."""
-    if not is_weight_sized(op, threshold):
+    if not is_weight_sized(op, threshold, float_types):
         return False
     if dense_element_count(op) >= ALWAYS_COMPRESS_ELEMENTS:
         return True
@@ -214,7 +225,14 @@ def is_eligible(op: ConstantOp, threshold: int) -> bool:
 def candidates(module: ModuleOp, threshold: int, run: PassRun) -> Iterator[Candidate]:
     """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1))."""
     for op in list(module.walk()):
-        if not isinstance(op, ConstantOp) or not is_weight_sized(op, threshold):
+        if not isinstance(op, ConstantOp):
+            continue
+        if is_eligible(op, threshold, (Float64Type,)):
+            run.warn(f"skipping constant {describe(op)}: {F64_REASON}", where(op))
+            run.leave_dense(weight_identity(op), F64_REASON)
+            run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
+            continue
+        if not is_weight_sized(op, threshold):
             continue
         if not is_eligible(op, threshold):
             if not already_compressed(op):
@@ -265,17 +283,30 @@ def compress_all(
     threshold: int,
     run: PassRun,
     compress: Callable[[Candidate], list[Operation]],
+    numerics_check_finite: bool = False,
 ) -> None:
     """Replace every eligible constant by the ops `compress` builds (last op = the weight).
 
-    `compress` raises SkipConstant to leave a constant alone with a warning.
+    `compress` raises SkipConstant to leave a constant alone with a warning. A weight holding
+    NaN or +-inf is always skipped: checked here first unless `numerics_check_finite` says the
+    numerics raise NonFiniteWeightError themselves (quantization sees every value's range
+    anyway, so its check is free).
     """
+    from coreai_opt.numerics.finite import NonFiniteWeightError, all_finite, non_finite_reason
     from coreai_opt.progress import progress
 
     for candidate in progress(list(candidates(module, threshold, run)), run.pass_name):
         op = candidate.op
         try:
+            if not numerics_check_finite and not all_finite(candidate.weight):
+                raise NonFiniteWeightError
             new_ops = compress(candidate)
+        except NonFiniteWeightError:
+            reason = non_finite_reason(candidate.weight)
+            run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
+            run.leave_dense(weight_identity(op), reason)
+            run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
+            continue
         except SkipConstant as reason:
             run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
             run.leave_dense(weight_identity(op), str(reason))

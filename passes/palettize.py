@@ -106,9 +106,19 @@ def lut_chain(
     ops: list[Operation] = []
     lut_scale = lut_zero_point = None
     if settings.lut_dtype is not None:
-        from coreai_opt.numerics.palettization import assign_to_lut, dequantize_lut, quantize_lut
+        from coreai_opt.numerics.palettization import (
+            assign_to_lut,
+            channel_scaled_limit,
+            dequantize_lut,
+            quantize_lut,
+        )
 
-        lut, lut_scale, lut_zero_point = quantize_lut(lut, settings.lut_dtype.value)
+        limit = None
+        if channel_scale is not None:  # decoded entries are multiplied by the channel scale
+            limit = channel_scaled_limit(
+                channel_scale, lut.shape[: candidate.rank], candidate.output_axis
+            )
+        lut, lut_scale, lut_zero_point = quantize_lut(lut, settings.lut_dtype.value, limit)
         if settings.cluster_dim == 1 and candidate.rank >= 1:
             decoded = dequantize_lut(lut, lut_scale, lut_zero_point, candidate.weight.dtype)
             indices = assign_to_lut(candidate.weight, decoded, candidate.output_axis, channel_scale)
@@ -222,6 +232,7 @@ class PalettizePass(CoreAIPass):
     )
 
     def __post_init__(self) -> None:
+        self.check_option_types()
         self.validated()
 
     def validated(self) -> PalettizeSettings:

@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation
 
 from coreai_opt.ir.dtypes import float_type_for, integer_type
+from coreai_opt.numerics.finite import NonFiniteWeightError
 from coreai_opt.options import (
     QUANTIZE_DTYPES,
     CompressionGranularity,
@@ -132,6 +133,7 @@ class QuantizePass(CoreAIPass):
     )
 
     def __post_init__(self) -> None:
+        self.check_option_types()
         validate_quantize(
             self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype
         )
@@ -147,6 +149,8 @@ class QuantizePass(CoreAIPass):
             blocks = block_shape_for(candidate, granularity, self.block_size)
             try:
                 quantized = quantize_array(candidate.weight, dtype, symmetric, blocks, mx)
+            except NonFiniteWeightError:
+                raise
             except ValueError as error:
                 raise SkipConstant(str(error)) from None
             return build_dequant_chain(
@@ -157,4 +161,4 @@ class QuantizePass(CoreAIPass):
                 quantized.offset,
             )
 
-        compress_all(module, self.weight_num_threshold, run, compress)
+        compress_all(module, self.weight_num_threshold, run, compress, numerics_check_finite=True)

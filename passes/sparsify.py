@@ -83,6 +83,7 @@ class SparsifyPass(CoreAIPass):
     weight_num_threshold: int = option(1024, "Only weights with more elements are compressed")
 
     def __post_init__(self) -> None:
+        self.check_option_types()
         validate_sparsify(self.sparsity(), self.block_size, self.n_m_ratio, None, None)
 
     def sparsity(self) -> float | None:

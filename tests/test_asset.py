@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +238,56 @@ def test_bad_metadata_json(saved: Path) -> None:
     (saved / "metadata.json").write_text("[1, 2]")
     with pytest.raises(AssetError, match="must hold a JSON object"):
         AIModelAsset.load(saved)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"author": 5}', "author must be a string, got 5"),
+        ('{"license": null}', "license must be a string, got None"),
+        ('{"model_description": ["a"]}', "model_description must be a string, got ['a']"),
+        ('{"creation_date": "2024"}', "creation_date must be an integer (epoch seconds)"),
+        ('{"creation_date": true}', "creation_date must be an integer (epoch seconds)"),
+        ('{"score": NaN}', "metadata key 'score' holds NaN or Infinity"),
+        ('{"nested": {"x": [1, -Infinity]}}', "metadata key 'nested' holds NaN or Infinity"),
+    ],
+)
+def test_metadata_rule_is_checked_at_load(saved: Path, text: str, message: str) -> None:
+    """Issue 15: `author: 5` loaded but could not be saved again. Loading now applies the
+    rule saving does, in one line naming metadata.json."""
+    (saved / "metadata.json").write_text(text)
+    with pytest.raises(AssetError, match=re.escape(message)) as info:
+        AIModelAsset.load(saved)
+    assert info.value.where == str(saved / "metadata.json")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"score": float("nan")}, "metadata key 'score' holds NaN or Infinity"),
+        ({"scores": [1.0, float("inf")]}, "metadata key 'scores' holds NaN or Infinity"),
+        ({1: "one"}, "metadata keys must be strings, got 1"),
+        ({"author": None}, "author must be a string, got None"),
+    ],
+)
+def test_metadata_rule_is_checked_at_save(
+    tmp_path: Path, small_program: AIProgram, metadata: dict, message: str
+) -> None:
+    with pytest.raises(AssetError, match=re.escape(message)):
+        small_program.save_asset(tmp_path / "m.aimodel", metadata)
+    assert not (tmp_path / "m.aimodel").exists()
+
+
+def test_whatever_loads_saves_again(saved: Path, tmp_path: Path) -> None:
+    """Custom keys of any JSON type survive a load and a save, as strict JSON."""
+    custom = {"task": "demo", "tags": ["a", 1, 2.5, None, True], "extra": {"k": {"n": -3}}}
+    metadata = json.loads((saved / "metadata.json").read_text()) | custom
+    (saved / "metadata.json").write_text(json.dumps(metadata))
+    asset = AIModelAsset.load(saved, verify_hash=False)
+    again = asset.save(tmp_path / "again.aimodel")
+    written = json.loads((again / "metadata.json").read_text(), parse_constant=pytest.fail)
+    assert {key: written[key] for key in custom} == custom
 
 
 def test_truncated_bytecode(saved: Path) -> None:

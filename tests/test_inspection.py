@@ -156,3 +156,29 @@ def test_plot_written(tmp_path):
     Pipeline.parse("quantize<weight_num_threshold=0>").run(compressed)
     plot_report(compression_report(original, compressed), str(tmp_path / "r.png"))
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_snr_of_non_finite_and_extreme_energies():
+    from coreai_opt.inspection import snr_from_energies
+
+    assert snr_from_energies(1.0, 0.0) == math.inf  # exact
+    assert snr_from_energies(0.0, 1.0) == -math.inf  # no signal
+    assert snr_from_energies(1.0, math.inf) == -math.inf  # a weight decompressing to inf
+    for undefined in ((math.nan, 1.0), (1.0, math.nan), (math.inf, 1.0), (math.inf, math.inf)):
+        assert snr_from_energies(*undefined) is None
+    # Quotients beyond float64's range (once `math domain error`).
+    assert snr_from_energies(1e-300, 1e300) == pytest.approx(-6000)
+    assert snr_from_energies(1e300, 1e-300) == pytest.approx(6000)
+    assert snr_from_energies(100.0, 1.0) == 20.0
+
+
+def test_json_is_strict_for_every_snr():
+    original = AIProgram.parse(program_text(WEIGHT))
+    report = compression_report(original, original.copy())
+    for value, written in ((math.inf, "inf"), (-math.inf, "-inf"), (None, None), (12.5, 12.5)):
+        report.weights[0].snr_db = report.snr_db = value
+        data = json.loads(report.to_json(), parse_constant=pytest.fail)
+        assert data["snr_db"] == written and data["weights"][0]["snr_db"] == written
+    report.snr_db = math.nan  # never produced; refused rather than written as NaN
+    with pytest.raises(ValueError):
+        report.to_json()

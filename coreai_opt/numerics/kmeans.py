@@ -48,6 +48,9 @@ POLISH_REACH = 2.0
 POLISH_ROUNDS = 1
 # Vectors per chunk when computing vector-to-centroid distances.
 _VECTOR_CHUNK = 1 << 13
+# Smallest point weight, relative to its problem's total weight, that the float64 prefix sums
+# of the solvers still resolve (with a few bits to spare); see `resolvable_weights`.
+MIN_RELATIVE_WEIGHT = 2.0**-50
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,6 +113,24 @@ def clean_float64(values: np.ndarray) -> np.ndarray:
         largest = float(ml_dtypes.finfo(dtype).max) if dtype.kind == "f" else np.inf
         np.nan_to_num(out, copy=False, nan=0.0, posinf=largest, neginf=-largest)
     return out
+
+
+def resolvable_weights(weights: np.ndarray) -> np.ndarray:
+    """Weights ``(P, L)`` whose positive entries are at least `MIN_RELATIVE_WEIGHT` of their row.
+
+    The solvers work on prefix sums of the weights: a weight below 2^-52 of a row's total
+    vanishes from them, so a segment of such points gets weight exactly 0, cost 0/0 = NaN,
+    and cluster means 0/0 (importance weights ``scale^2`` of channels 1e30 apart do this).
+    Raising those weights to the floor changes the objective by far less than the sums'
+    own rounding and keeps every segment's weight positive. Zero weights (absent points)
+    stay zero; the input is returned unchanged when no weight is that small (always for
+    counts, and for importance weights spanning less than about 2^50 / points).
+    """
+    floor = weights.sum(axis=-1, keepdims=True) * MIN_RELATIVE_WEIGHT
+    small = (weights < floor) & (weights > 0)
+    if not small.any():
+        return weights
+    return np.where(small, floor, weights)
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,7 +457,7 @@ def optimal_kmeans_padded(
     Problems with at most k points get their points as centroids (padded by repetition).
     """
     x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
+    w = resolvable_weights(np.asarray(w, dtype=np.float64))
     n = np.asarray(n, dtype=np.intp)
     centroids = _trivial_centroids(x, n, k)
     sse = np.zeros(x.shape[0])
@@ -533,8 +554,11 @@ class PrefixProblems:
         weights: np.ndarray | None,
         grid: bool,
         samples: int | None = None,
+        counts: bool = False,
     ) -> None:
         problems, length = points.shape
+        if weights is not None and not counts:  # counts (>= 1 each) always resolve
+            weights = resolvable_weights(weights)
         self.points, self.shift, self.grid = points, shift, grid
         self.weights = weights
         # Size of every problem for the cost heuristics, the same for all problems of a
@@ -632,17 +656,20 @@ def prefix_problems_sorted(x: np.ndarray, w: np.ndarray | None = None) -> Prefix
     return PrefixProblems(x, shift, w, grid=False)
 
 
-def prefix_problems_grid(grid: np.ndarray, weights: np.ndarray, samples: int) -> PrefixProblems:
+def prefix_problems_grid(
+    grid: np.ndarray, weights: np.ndarray, samples: int, counts: bool = False
+) -> PrefixProblems:
     """`PrefixProblems` of histograms ``weights (P, L)`` over one sorted value ``grid (L,)``.
 
-    ``samples``: the number of values each histogram summarises (drives the cost heuristics).
+    ``samples``: the number of values each histogram summarises (drives the cost heuristics);
+    ``counts``: the weights are counts, which `resolvable_weights` never changes.
     """
     problems, length = weights.shape
     cum = np.cumsum(weights, axis=1)
     middle = searchsorted_rows(cum, 0.5 * cum[:, -1:], side="left")
     shift = grid[np.minimum(middle, length - 1)] if length else np.zeros((problems, 1))
     points = np.broadcast_to(grid, (problems, length))
-    return PrefixProblems(points, shift, weights, grid=True, samples=samples)
+    return PrefixProblems(points, shift, weights, grid=True, samples=samples, counts=counts)
 
 
 def companded_quantiles(problems: PrefixProblems, fractions: np.ndarray, pieces: int) -> np.ndarray:

@@ -26,7 +26,8 @@ How the tables are found (``k = 2^n_bits`` entries, scalar case ``V = 1``):
 - Batches have a fixed size and write disjoint slices, so results do not depend on
   ``num_workers``.
 
-NaN weights count as 0 and +-inf as the largest finite value of the dtype.
+NaN weights count as 0 and +-inf as the largest finite value of the dtype (the passes skip
+such weights before they get here: passes/compression.py).
 
 Vector palettization (``V > 1``, V consecutive values along the group axis share an entry):
 k-means++ then Lloyd on up to `kmeans.MAX_VECTOR_FIT_POINTS` vectors per LUT, drawn with a
@@ -44,6 +45,7 @@ import ml_dtypes
 import numpy as np
 
 from coreai_opt.numerics import kmeans
+from coreai_opt.numerics.quantization import limit_scale
 
 SUPPORTED_N_BITS = (1, 2, 3, 4, 6, 8)
 LUT_DTYPES = ("int8", "uint8", "fp8_e4m3fn", "fp8_e5m2")
@@ -324,16 +326,19 @@ def _histogram16(
     rows: _Rows, chunks: Sequence[tuple[int, int]], codec: kmeans.Float16Codec
 ) -> np.ndarray:
     """Histogram over the codec's keys (counts, or sums of importance weights)."""
-    counts = np.zeros(codec.n_keys, dtype=np.int64)
+    if rows.scale is None:
+        # Count bit patterns, then merge the patterns of one key (+-0): no per-value lookup.
+        by_pattern = np.zeros(1 << 16, dtype=np.int64)
+        for start, stop in chunks:
+            patterns = rows.block(start, stop).view(np.uint16).reshape(-1)
+            by_pattern += np.bincount(patterns, minlength=1 << 16)
+        return np.bincount(codec.key_of_pattern, weights=by_pattern, minlength=codec.n_keys)
     sums = np.zeros(codec.n_keys)
     for start, stop in chunks:
         keys = codec.keys(rows.block(start, stop)).reshape(-1)
         importance = rows.importance(start, stop)
-        if importance is None:
-            counts += np.bincount(keys, minlength=codec.n_keys)
-        else:
-            sums += np.bincount(keys, weights=importance.reshape(-1), minlength=codec.n_keys)
-    return sums if rows.scale is not None else counts.astype(np.float64)
+        sums += np.bincount(keys, weights=importance.reshape(-1), minlength=codec.n_keys)
+    return sums
 
 
 def _distinct_values(rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
@@ -467,7 +472,7 @@ def _fit_batch_grid(
     if exact:
         centroids = _exact_on_points(np.broadcast_to(grid, hist.shape), hist, k)
     else:
-        problems = kmeans.prefix_problems_grid(grid, hist, block.shape[1])
+        problems = kmeans.prefix_problems_grid(grid, hist, block.shape[1], importance is None)
         centroids = kmeans.fit_problems(problems, k, LLOYD_ITERATIONS)
     table = _round_table(centroids, block.dtype)
     labels = _index_table(grid, table).reshape(-1)[flat]
@@ -701,6 +706,28 @@ def per_channel_scale(weight: np.ndarray, output_axis: int) -> np.ndarray:
     return largest.astype(weight.dtype).reshape(shape)
 
 
+def channel_scaled_limit(
+    channel_scale: np.ndarray, lut_groups: Sequence[int], axis: int
+) -> np.ndarray:
+    """Per-LUT bound on decoded entries that a per-channel scale then multiplies.
+
+    Decoded entries are rounded to the weight dtype (that of ``channel_scale``) and then
+    multiplied by the scale of every channel the LUT covers; the bound is the largest value
+    ``v`` of that dtype with ``v * scale <= max`` for all of them, so the product is finite.
+    ``channel_scale``: ``[1, .., C, .., 1]``; ``lut_groups``: the LUT's block counts
+    ``[1, .., G, .., 1]`` (G divides C) along ``axis``. Returns float64 of shape ``lut_groups``.
+    """
+    channel_scale = np.asarray(channel_scale)
+    groups = int(lut_groups[axis])
+    per_group = channel_scale.astype(np.float64).reshape(groups, -1).max(axis=1)
+    largest = np.full(groups, _max_finite(channel_scale.dtype), dtype=channel_scale.dtype)
+    return limit_scale(largest, per_group).astype(np.float64).reshape(tuple(lut_groups))
+
+
+def _max_finite(dtype: np.dtype) -> float:
+    return float(ml_dtypes.finfo(dtype).max)
+
+
 # --------------------------------------------------------------------------------------------
 # Quantized LUT entries
 # --------------------------------------------------------------------------------------------
@@ -713,7 +740,9 @@ def _lut_dtype_name(dtype: object) -> str:
     return name
 
 
-def quantize_lut(lut: np.ndarray, dtype: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def quantize_lut(
+    lut: np.ndarray, dtype: object, limit: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantize LUT entries with one scale per LUT: ``(q, scale, zero_point)``.
 
     ``dtype``: "int8" (symmetric, codes -127..127, zero point 0), "uint8" (symmetric, codes
@@ -723,6 +752,11 @@ def quantize_lut(lut: np.ndarray, dtype: object) -> tuple[np.ndarray, np.ndarray
     float dtype) and ``zero_point`` (``q``'s dtype) have shape ``[G0, ..., G(K-1)]``, the
     ``blockwise_shift_scale`` parameters of the expanded tensor. Entries are quantized with
     the scale as stored, so `dequantize_lut` reproduces what the program computes.
+
+    Every code dequantizes to at most ``limit`` in magnitude (per LUT, shape
+    ``[G0, ..., G(K-1)]``; default the largest finite value of the LUT's dtype): a scale
+    whose largest code would exceed it is lowered (`quantization.limit_scale`), so no
+    finite LUT ever decodes to infinity.
     """
     name = _lut_dtype_name(dtype)
     lut = np.asarray(lut)
@@ -739,8 +773,11 @@ def quantize_lut(lut: np.ndarray, dtype: object) -> tuple[np.ndarray, np.ndarray
     scale = np.where(magnitude > 0, magnitude / top, 1.0).astype(lut.dtype)
     tiny = float(ml_dtypes.finfo(lut.dtype).smallest_subnormal)
     scale = np.where(scale.astype(np.float64) > 0, scale, np.asarray(tiny, lut.dtype))
-    scaled = np.clip(values / scale.astype(np.float64), -top, top)
     params_shape = lut.shape[:-2]
+    if limit is not None:
+        limit = np.asarray(limit, dtype=np.float64).reshape(*params_shape, 1, 1)
+    scale = limit_scale(scale, top, limit)
+    scaled = np.clip(values / scale.astype(np.float64), -top, top)
     if name in _FP8_DTYPES:
         q = scaled.astype(target)
         zero = np.zeros(params_shape, dtype=target)

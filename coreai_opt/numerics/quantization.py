@@ -19,6 +19,8 @@ import ml_dtypes
 import numpy as np
 import numpy.typing as npt
 
+from coreai_opt.numerics.finite import NonFiniteWeightError
+
 # Elements per chunk: large enough to amortise numpy call overhead, small enough that the
 # float32 temporaries of a chunk stay in cache.
 CHUNK_ELEMENTS = 1 << 17
@@ -214,7 +216,7 @@ def _block_range(
         lo = _reduce_blocks(blocked, np.minimum, axes)
         hi = _reduce_blocks(blocked, np.maximum, axes)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-        raise ValueError("weight contains NaN or Inf")
+        raise NonFiniteWeightError("weight contains NaN or Inf")
     return lo, hi
 
 
@@ -293,6 +295,46 @@ def _store_scale(scale: np.ndarray, storage: np.dtype) -> np.ndarray:
     return scale.astype(storage)
 
 
+def _next_below(values: np.ndarray) -> np.ndarray:
+    """The next representable value towards zero of positive finite floats (any float dtype)."""
+    bits = np.dtype(f"u{values.dtype.itemsize}")
+    return (values.view(bits) - bits.type(1)).view(values.dtype)
+
+
+def limit_scale(
+    scale: np.ndarray, reach: float | np.ndarray, limit: float | np.ndarray | None = None
+) -> np.ndarray:
+    """Scales (positive, in their storage dtype) lowered until ``reach * scale <= limit``.
+
+    ``reach`` is the largest ``|code - zero point|`` that a scale multiplies and ``limit``
+    (default: the largest finite value of the scale's dtype) the largest magnitude the
+    dequantized value may take, so every code dequantizes to a finite value. A scale that
+    breaks the rule becomes the largest value of its dtype that keeps it; the others are
+    returned unchanged (the same array when none changes). The products are exact in
+    float64 for 16- and 32-bit scales; for float64 scales they are float64 products, i.e.
+    what a float64 dequantization computes.
+    """
+    storage = scale.dtype
+    top = _max_finite(storage) if limit is None else limit
+    reach64 = np.asarray(reach, dtype=np.float64)
+    with np.errstate(over="ignore"):  # a float64 product may overflow: that breaks the rule
+        over = ~(scale.astype(np.float64) * reach64 <= top)
+        if not over.any():
+            return scale
+        wanted = np.broadcast_to(np.asarray(top, dtype=np.float64) / reach64, scale.shape)
+        lowered = np.minimum(wanted[over].astype(storage), scale[over])
+        reach_over = np.broadcast_to(reach64, scale.shape)[over]
+        top_over = np.broadcast_to(np.asarray(top, dtype=np.float64), scale.shape)[over]
+        while True:
+            still = ~(lowered.astype(np.float64) * reach_over <= top_over)
+            if not still.any():
+                break
+            lowered[still] = _next_below(lowered[still])
+    out = scale.copy()
+    out[over] = lowered
+    return out
+
+
 # --------------------------------------------------------------------------- integer
 
 
@@ -316,9 +358,11 @@ def _integer_codec(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype
     data_dtype = np.dtype(np.int8 if signed else np.uint8)
     compute = _compute_dtype(storage)
 
+    reach = 2 ** (n_bits - 1) - 1  # largest |code - zero point| of symmetric codes
+
     def derive_symmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
         amax = np.maximum(-lo.astype(np.float64), hi)
-        scale = _store_scale(amax / (2 ** (n_bits - 1) - 1), storage)
+        scale = limit_scale(_store_scale(amax / reach, storage), reach)
         zp = symmetric_zero_point(n_bits, signed)
         offset = np.full(scale.shape, zp, dtype=data_dtype)
         zero_point = None if zp == 0 else np.full(scale.shape, zp, dtype=compute)
@@ -328,11 +372,70 @@ def _integer_codec(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype
         lo = np.minimum(lo.astype(np.float64), 0.0)
         hi = np.maximum(hi.astype(np.float64), 0.0)
         scale = _store_scale((hi - lo) / (qmax - qmin), storage)
-        zp = np.clip(np.rint(qmin - lo / scale.astype(np.float64)), qmin, qmax)
+        scale, zp = _finite_asymmetric(scale, lo, hi, qmin, qmax)
         return scale, zp.astype(data_dtype), scale.astype(compute), zp.astype(compute)
 
     derive = derive_symmetric if symmetric else derive_asymmetric
     return _Codec(data_dtype, symmetric, derive, qmin, qmax, round_to_integer=True)
+
+
+def _asymmetric_zero_point(scale: np.ndarray, lo: np.ndarray, qmin: int, qmax: int) -> np.ndarray:
+    return np.clip(np.rint(qmin - lo / scale.astype(np.float64)), qmin, qmax)
+
+
+def _finite_asymmetric(
+    scale: np.ndarray, lo: np.ndarray, hi: np.ndarray, qmin: int, qmax: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored scales and zero points such that every code in [qmin, qmax] dequantizes finite.
+
+    Blocks whose usual (scale, zero point) already obey the rule keep them. The others (a
+    block's range reaching within a step of the type's maximum) choose both together: with
+    ``a = zp - qmin`` codes below zero and ``b = qmax - zp`` above, the scale must cover
+    ``-lo / a`` and ``hi / b`` and may not exceed ``max / max(a, b)``; of the two integer
+    splits next to the ideal ``a = (qmax - qmin) * -lo / (hi - lo)``, the one clipping least.
+    """
+    zp = _asymmetric_zero_point(scale, lo, qmin, qmax)
+    over = ~(
+        scale.astype(np.float64) * np.maximum(zp - qmin, qmax - zp) <= _max_finite(scale.dtype)
+    )
+    if not over.any():
+        return scale, zp
+    fitted_scale, fitted_zp = _fit_at_the_maximum(lo[over], hi[over], qmin, qmax, scale.dtype)
+    scale, zp = scale.copy(), zp.copy()
+    scale[over], zp[over] = fitted_scale, fitted_zp
+    return scale, zp
+
+
+def _fit_at_the_maximum(
+    lo: np.ndarray, hi: np.ndarray, qmin: int, qmax: int, storage: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, zero point) of blocks whose usual choice breaks the rule (see above)."""
+    steps = qmax - qmin
+    ideal = steps * -lo / (hi - lo)
+    best_error = np.full(lo.shape, np.inf)
+    best_scale = np.zeros(lo.shape, dtype=storage)
+    best_below = np.zeros(lo.shape)
+    for below in (np.floor(ideal), np.ceil(ideal)):
+        below = np.clip(below, 0, steps)
+        above = steps - below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.maximum(
+                np.where(below > 0, -lo / below, np.where(lo < 0, np.inf, 0.0)),
+                np.where(above > 0, hi / above, np.where(hi > 0, np.inf, 0.0)),
+            )
+        reach = np.maximum(below, above)
+        wanted = np.minimum(cover, _max_finite(storage) / reach)
+        stored = limit_scale(wanted.astype(storage), reach)
+        step = stored.astype(np.float64)
+        clipped = np.maximum(
+            np.maximum(-lo - below * step, 0.0), np.maximum(hi - above * step, 0.0)
+        )
+        error = clipped + step / 2
+        better = error < best_error
+        best_error = np.where(better, error, best_error)
+        best_scale = np.where(better, stored, best_scale)
+        best_below = np.where(better, below, best_below)
+    return best_scale, qmin + best_below
 
 
 def quantize_int(
@@ -358,7 +461,7 @@ def _scaled_float_codec(element: np.dtype, storage: np.dtype) -> _Codec:
 
     def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
         amax = np.maximum(-lo.astype(np.float64), hi)
-        scale = _store_scale(amax / max_finite, storage)
+        scale = limit_scale(_store_scale(amax / max_finite, storage), max_finite)
         offset = np.zeros(scale.shape, dtype=element)
         return scale, offset, scale.astype(compute), None
 
@@ -366,7 +469,12 @@ def _scaled_float_codec(element: np.dtype, storage: np.dtype) -> _Codec:
 
 
 def _mx_codec(element: np.dtype, emax_element: int, storage: np.dtype) -> _Codec:
-    """OCP MX: shared exponent ``floor(log2(amax)) - emax_element`` stored as E8M0."""
+    """OCP MX: shared exponent ``floor(log2(amax)) - emax_element`` stored as E8M0.
+
+    Never overflows: with ``amax`` in ``[2^E, 2^(E+1))`` the largest dequantized value is
+    ``max_finite(element) * 2^(E - emax_element)``, at most ``1.75 * 2^E``, and every weight
+    dtype's maximum exceeds ``1.99 * 2^E`` for any exponent E of its finite values.
+    """
     max_finite = _max_finite(element)
     compute = _compute_dtype(storage)
 

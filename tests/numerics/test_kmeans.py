@@ -302,3 +302,32 @@ def test_kmeans_vectors_finds_separated_clusters_deterministically() -> None:
     np.testing.assert_allclose(found[order], centres, atol=0.1)
     np.testing.assert_array_equal(kmeans_vectors(vectors, 4, seed=3), found)
     np.testing.assert_array_equal(kmeans_vectors(vectors[:3], 4)[3], vectors[2])
+
+
+def test_resolvable_weights_floor_only_unresolvable_weights() -> None:
+    counts = np.array([[1.0, 5.0, 0.0, 2.0]])
+    assert kmeans.resolvable_weights(counts) is counts
+    extreme = np.array([[1e60, 1e-3, 0.0, 2e-3], [1.0, 1.0, 1.0, 1.0]])
+    floored = kmeans.resolvable_weights(extreme)
+    floor = 1e60 * kmeans.MIN_RELATIVE_WEIGHT
+    np.testing.assert_array_equal(floored[0], [1e60 + 0.0, floor, 0.0, floor])
+    np.testing.assert_array_equal(floored[1], extreme[1])
+
+
+@pytest.mark.parametrize("k", [2, 4, 16])
+def test_weights_beyond_float64_resolution_do_not_break_the_solvers(k: int) -> None:
+    """Importance weights 1e60 apart (channel scales 1e30 apart) once made a segment weigh
+    exactly 0 in the prefix sums: 0/0 costs and an IndexError in the DP."""
+    rng = np.random.default_rng(30)
+    values = np.sort(rng.uniform(-1, 1, 200))
+    weights = np.where(np.arange(200) % 3 == 0, 1e60, 1e-3)
+    centroids, sse = kmeans.optimal_kmeans_1d(values, weights, k)
+    assert np.isfinite(centroids).all() and np.isfinite(sse)
+    assert np.all(np.diff(centroids) >= 0)
+    heavy = values[weights > 1]
+    # The heavy points decide the optimum: the light ones weigh < 2^-150 of the total.
+    expected, _ = kmeans.optimal_kmeans_1d(heavy, np.ones(heavy.size), k)
+    np.testing.assert_allclose(centroids, expected, rtol=1e-9, atol=1e-12)
+    rows = np.tile(values, (3, 1))
+    lloyd = kmeans.lloyd_rows(rows, k, weights=np.tile(weights, (3, 1)))
+    assert np.isfinite(lloyd).all()

@@ -428,3 +428,39 @@ def test_reassigning_to_the_quantized_lut_never_hurts() -> None:
     before = snr_db(weight, lut_to_dense(indices, decoded, 0))
     after = snr_db(weight, lut_to_dense(assign_to_lut(weight, decoded, 0), decoded, 0))
     assert after >= before
+
+
+def test_quantized_lut_at_the_weight_maximum_decodes_finite() -> None:
+    """The issue's case: an int8 LUT of an f16 weight holding 65504 decoded 65504 to inf."""
+    lut = np.array([0.0, 0.01, 65504.0, -65504.0], dtype=np.float16).reshape(1, 1, 4, 1)
+    for name in pal.LUT_DTYPES:
+        q, scale, zero = quantize_lut(lut, name)
+        decoded = dequantize_lut(q, scale, zero).astype(np.float64)
+        assert np.isfinite(decoded).all(), name
+        assert abs(decoded[0, 0, 2, 0] - 65504) <= 65504 / 100, name
+    # 65504 / 127 rounds to 516 in f16; the stored scale is lowered to 515.5.
+    assert quantize_lut(lut, "int8")[1][0, 0] == np.float16(515.5)
+
+
+def test_quantized_lut_limit_per_lut() -> None:
+    lut = np.array([[1.0, -1.0], [1.0, 0.5]], dtype=np.float16).reshape(2, 1, 2, 1)
+    limit = np.array([[0.5], [65504.0]])
+    q, scale, zero = quantize_lut(lut, "int8", limit)
+    decoded = dequantize_lut(q, scale, zero).astype(np.float64)
+    assert 127 * float(scale[0, 0]) <= 0.5 and np.abs(decoded[0]).max() <= 0.5
+    assert scale[1, 0] == np.float16(1 / 127)  # an unconstrained LUT keeps its scale
+
+
+def test_channel_scaled_limit_hand_values() -> None:
+    # Channels 0-1 share LUT 0, 2-3 LUT 1. A LUT times 65504 must stay <= 65504: v <= 1;
+    # times 2, v <= 32752; channels at most 1 leave the f16 maximum.
+    scale = np.array([[65504.0], [1.0], [2.0], [0.5]], dtype=np.float16)
+    limit = pal.channel_scaled_limit(scale, (2, 1), 0)
+    np.testing.assert_array_equal(limit, [[1.0], [32752.0]])
+    np.testing.assert_array_equal(
+        pal.channel_scaled_limit(scale, (4, 1), 0)[[1, 3]], [[65504.0]] * 2
+    )
+    # 65504 / 3 is not an f16: the limit is the f16 below it, and limit * 3 <= 65504.
+    three = np.array([[3.0]], dtype=np.float16)
+    value = float(pal.channel_scaled_limit(three, (1, 1), 0)[0, 0])
+    assert value * 3 <= 65504 and np.float16(value) == value

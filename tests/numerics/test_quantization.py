@@ -584,3 +584,88 @@ def test_snr_db() -> None:
     assert snr_db(np.ones(5, np.float16), np.ones(5, np.float16)) == math.inf
     with pytest.raises(ValueError, match="shape"):
         snr_db(np.ones(3), np.ones(4))
+
+
+# --------------------------------------------------------------------------- overflow rule
+
+
+def test_limit_scale_hand_values() -> None:
+    # 65504 / 127 = 515.78 rounds to 516 in f16, and 127 * 516 = 65532 > 65504; the largest
+    # f16 keeping 127 * s <= 65504 is 515.5 (f16 spacing 0.5 in [512, 1024)).
+    scale = np.array([516.0, 1.0], dtype=np.float16)
+    limited = quantization.limit_scale(scale, 127)
+    np.testing.assert_array_equal(limited, np.array([515.5, 1.0], dtype=np.float16))
+    assert limited.dtype == np.float16
+    assert scale[0] == 516.0  # the input is not modified
+    unchanged = np.array([515.5], dtype=np.float16)
+    assert quantization.limit_scale(unchanged, 127) is unchanged
+    # bf16: 3.3895e38 / 127 rounds up; the result is the bf16 just below the exact quotient.
+    top = float(ml_dtypes.finfo(BF16).max)
+    bf16 = np.array([top / 127], dtype=np.float64).astype(BF16)
+    limited = quantization.limit_scale(bf16, 127).astype(np.float64)[0]
+    assert 127 * limited <= top
+    next_up = (np.array([limited]).astype(BF16).view(np.uint16) + 1).view(BF16)
+    assert 127 * float(next_up.astype(np.float64)[0]) > top
+    # Per-element reach and an explicit limit.
+    scale = np.array([2.0, 2.0, 2.0], dtype=np.float32)
+    limited = quantization.limit_scale(scale, np.array([1.0, 3.0, 4.0]), limit=6.0)
+    np.testing.assert_array_equal(limited, [2.0, 2.0, 1.5])
+    # float64 scales: the float64 product must stay finite.
+    huge = np.array([np.finfo(np.float64).max / 100], dtype=np.float64)
+    assert np.isfinite(quantization.limit_scale(huge, 127) * 127).all()
+
+
+@pytest.mark.parametrize("dtype", WEIGHT_DTYPES)
+def test_scale_at_the_weight_maximum_keeps_every_code_finite(dtype: np.dtype) -> None:
+    """The issue's case: a weight at its type's maximum must not decompress to infinity."""
+    top = float(ml_dtypes.finfo(dtype).max)
+    weight = random_weight(21, (4, 64), dtype, 0.02)
+    weight[0, 5], weight[1, 7], weight[2, :] = top, -top, top
+    weight[3, ::2], weight[3, 1::2] = -top, top
+    for n_bits, signed, symmetric in itertools.product((2, 4, 8), (True, False), (True, False)):
+        qmin, qmax = integer_range(n_bits, signed, symmetric)
+        for block_shape in ((0, 0), (1, 0), (1, 32), (2, 0)):
+            q = quantize_int(weight, n_bits, signed, symmetric, block_shape)
+            scale = q.scale.astype(np.float64)
+            offset = q.offset.astype(np.float64)
+            reach = np.maximum(offset - qmin, qmax - offset)  # every code, not only the used
+            assert (reach * scale <= top).all(), (n_bits, signed, symmetric, block_shape)
+            restored = q.dequantize(dtype).astype(np.float64)
+            assert np.isfinite(restored).all()
+            step = repeat_blocks(scale, weight.shape)[0, 5]
+            assert np.abs(restored[0, 5] - top) <= 1.5 * step  # one step more at most
+    for element in (E4M3, E5M2):
+        q = quantize_fp8(weight, element, (1, 0), mx=False)
+        assert (q.scale.astype(np.float64) * float(ml_dtypes.finfo(element).max) <= top).all()
+        assert np.isfinite(q.dequantize(dtype).astype(np.float64)).all()
+        mx = quantize_fp8(weight, element, (1, 32), mx=True)
+        assert np.isfinite(mx.dequantize(dtype).astype(np.float64)).all()
+    assert np.isfinite(quantize_mxfp4(weight, (1, 32)).dequantize(dtype).astype(np.float64)).all()
+
+
+def test_asymmetric_block_wider_than_the_type_maximum() -> None:
+    """[-65504, 65504] in f16: 256 codes cannot cover it with finite values at both ends;
+    the scale gives way (every code stays finite) and the far end is clipped by one step."""
+    weight = np.array([[-65504.0, -1.0, 0.0, 1.0, 65504.0, 30000.0]], dtype=np.float16)
+    q = quantize_int(weight, 8, signed=True, symmetric=False, block_shape=(0, 0))
+    scale, zero = float(q.scale[0, 0]), int(q.offset[0, 0])
+    assert max(zero + 128, 127 - zero) * scale <= 65504
+    restored = q.dequantize(np.float16).astype(np.float64)
+    assert np.isfinite(restored).all()
+    error = np.abs(restored - weight.astype(np.float64))
+    assert error.max() <= 1.5 * scale
+
+
+def test_asymmetric_scale_and_zero_point_are_chosen_together_at_the_maximum() -> None:
+    """Lowering the scale and re-deriving the zero point could run away (each lower scale
+    moved the zero point up, which needed a lower scale...) and end far beyond the bound:
+    bf16 [-max, 1.87e38] under int8 asymmetric clipped 1.87e38 by 1.3 times the bound."""
+    top = float(ml_dtypes.finfo(BF16).max)
+    weight = np.array([[-top, 1.8662129847551738e38, 0.0, 1e37]], dtype=np.float64).astype(BF16)
+    q = quantize_int(weight, 8, signed=True, symmetric=False, block_shape=(0, 0))
+    scale, zero = float(q.scale[0, 0]), float(q.offset[0, 0])
+    assert max(zero + 128, 127 - zero) * scale <= top
+    ulp = float((q.scale.view(np.uint16) + 1).view(BF16).astype(np.float64)[0, 0]) - scale
+    restored = q.dequantize(BF16).astype(np.float64)
+    error = np.abs(restored - weight.astype(np.float64)).max()
+    assert error <= scale / 2 + 255 * ulp + scale  # the span exceeds the type's maximum

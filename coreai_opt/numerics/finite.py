@@ -1,0 +1,69 @@
+"""Finiteness of weights: the fast check every compression pass runs, and what it reports.
+
+A weight holding NaN or +-inf is never compressed (no scale, LUT or mask can represent it
+faithfully, and cleaning it would silently change it): the passes skip it with a warning
+built by `non_finite_reason`.
+"""
+
+import numpy as np
+
+# Elements per chunk: small enough for the reductions to run from cache.
+_CHUNK = 1 << 18
+
+
+class NonFiniteWeightError(ValueError):
+    """A weight holds NaN or +-inf, so it cannot be compressed without changing it."""
+
+
+def _exponent_mask(dtype: np.dtype) -> int | None:
+    """Bit pattern of an all-ones exponent (inf and NaN) of an IEEE-like float dtype."""
+    import ml_dtypes
+
+    if dtype.kind != "f" and dtype != np.dtype(ml_dtypes.bfloat16):
+        return None
+    info = ml_dtypes.finfo(dtype)
+    if dtype.itemsize * 8 != 1 + info.nexp + info.nmant:
+        return None
+    return ((1 << info.nexp) - 1) << info.nmant
+
+
+def all_finite(weight: np.ndarray) -> bool:
+    """True when no element is NaN or +-inf (float16, bfloat16, float32, float64, any shape).
+
+    For IEEE formats this compares bit patterns with two integer maxima per chunk (no
+    temporaries): a non-finite positive value has a signed pattern of at least the exponent
+    mask, a non-finite negative one an unsigned pattern of at least sign | exponent mask.
+    """
+    weight = np.asarray(weight)
+    mask = _exponent_mask(weight.dtype)
+    if mask is None or not weight.flags.c_contiguous:
+        return bool(all(np.isfinite(part).all() for part in _chunks(weight)))
+    bits = weight.dtype.itemsize * 8
+    flat = weight.reshape(-1)
+    unsigned, signed = flat.view(f"u{bits // 8}"), flat.view(f"i{bits // 8}")
+    negative_limit = (1 << (bits - 1)) | mask
+    for start in range(0, flat.size, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        if int(signed[part].max()) >= mask or int(unsigned[part].max()) >= negative_limit:
+            return False
+    return True
+
+
+def _chunks(weight: np.ndarray):
+    rows = weight.reshape(weight.shape[0], -1) if weight.ndim > 1 else weight.reshape(1, -1)
+    step = max(1, _CHUNK // max(1, rows.shape[1]))
+    for start in range(0, rows.shape[0], step):
+        yield rows[start : start + step].astype(np.float64)
+
+
+def non_finite_reason(weight: np.ndarray) -> str:
+    """Why a weight is skipped: ``holds 1 NaN and 2 -inf values (...)``."""
+    nan = pos = neg = 0
+    for part in _chunks(np.asarray(weight)):
+        nan += int(np.count_nonzero(np.isnan(part)))
+        pos += int(np.count_nonzero(np.isposinf(part)))
+        neg += int(np.count_nonzero(np.isneginf(part)))
+    counts = [f"{n} {label}" for n, label in ((nan, "NaN"), (pos, "+inf"), (neg, "-inf")) if n]
+    listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
+    noun = "value" if nan + pos + neg == 1 else "values"
+    return f"holds {listed} {noun} (non-finite weights are never compressed)"

@@ -92,6 +92,8 @@ def format_value(value: Any) -> str:
         return "(" + ",".join(format_value(v) for v in value) + ")"
     if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
+    if isinstance(value, str) and (not value or any(c in value for c in ",<>{}()[] \"'=")):
+        return '"' + value.replace('"', '\\"') + '"'
     return str(value)
 
 
@@ -135,7 +137,9 @@ def convert_value(text: str, annotation: Any, where: str) -> Any:
         except ValueError:
             raise PipelineError(f"{where} expects a number, got '{text}'") from None
     if annotation is str:
-        return text.strip("\"'")
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            return text[1:-1].replace("\\" + text[0], text[0])
+        return text
     raise PipelineError(f"{where} has an unsupported type {annotation}")
 
 

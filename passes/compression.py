@@ -37,6 +37,7 @@ from coreai_opt.dialects.coreai import (
 )
 from coreai_opt.dialects.resources import DenseResourceElementsAttr
 from coreai_opt.passes.common import describe, where
+from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
@@ -222,10 +223,17 @@ def is_eligible(
     return not non_consumer_uses(op)
 
 
-def candidates(module: ModuleOp, threshold: int, run: PassRun) -> Iterator[Candidate]:
-    """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1))."""
+def candidates(
+    module: ModuleOp, threshold: int, run: PassRun, selector: WeightSelector | None = None
+) -> Iterator[Candidate]:
+    """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1)),
+    restricted to the weights `selector` selects (the pass's `include` / `exclude`)."""
     for op in list(module.walk()):
         if not isinstance(op, ConstantOp):
+            continue
+        sized = is_weight_sized(op, threshold, (*WEIGHT_FLOAT_TYPES, Float64Type))
+        if selector is not None and sized and not selector.selects(op):
+            run.count("constants-not-selected", 1, "Weights excluded by include/exclude")
             continue
         if is_eligible(op, threshold, (Float64Type,)):
             run.warn(f"skipping constant {describe(op)}: {F64_REASON}", where(op))
@@ -284,6 +292,7 @@ def compress_all(
     run: PassRun,
     compress: Callable[[Candidate], list[Operation]],
     numerics_check_finite: bool = False,
+    selector: WeightSelector | None = None,
 ) -> None:
     """Replace every eligible constant by the ops `compress` builds (last op = the weight).
 
@@ -295,7 +304,10 @@ def compress_all(
     from coreai_opt.numerics.finite import NonFiniteWeightError, all_finite, non_finite_reason
     from coreai_opt.progress import progress
 
-    for candidate in progress(list(candidates(module, threshold, run)), run.pass_name):
+    chosen = list(candidates(module, threshold, run, selector))
+    for pattern in selector.unmatched() if selector is not None else ():
+        run.warn(f"{run.pass_name}: {pattern} matched no weight")
+    for candidate in progress(chosen, run.pass_name):
         op = candidate.op
         try:
             if not numerics_check_finite and not all_finite(candidate.weight):

@@ -16,6 +16,7 @@ import numpy as np
 from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp, LutToDenseOp
 from coreai_opt.passes.common import key_hint, new_constant
 from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
@@ -226,6 +227,8 @@ class PalettizePass(CoreAIPass):
         None, "Quantize LUT entries (one scale per LUT)", tuple(d.value for d in LUT_DTYPES)
     )
     weight_num_threshold: int = option(1024, "Only weights with more elements are compressed")
+    include: str | None = option(None, "Compress only weights whose names match this regex")
+    exclude: str | None = option(None, "Never compress weights whose names match this regex")
     num_kmeans_workers: int = option(4, "Threads for clustering (results never depend on it)")
     enable_fast_kmeans_mode: bool = option(
         True, "Batched Lloyd for many small LUTs (within 0.1 dB); false = exact DP everywhere"
@@ -233,6 +236,7 @@ class PalettizePass(CoreAIPass):
 
     def __post_init__(self) -> None:
         self.check_option_types()
+        WeightSelector(self.name, self.include, self.exclude)  # a bad regex fails here
         self.validated()
 
     def validated(self) -> PalettizeSettings:
@@ -268,4 +272,5 @@ class PalettizePass(CoreAIPass):
             self.weight_num_threshold,
             run,
             lambda candidate: palettize_candidate(candidate, base),
+            selector=WeightSelector(self.name, self.include, self.exclude),
         )

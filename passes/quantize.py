@@ -8,6 +8,7 @@ import numpy as np
 from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp
 from coreai_opt.passes.common import key_hint, new_constant
 from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation
 
@@ -128,12 +129,15 @@ class QuantizePass(CoreAIPass):
     )
     block_size: int = option(32, "Block size (per_block) or group size (per_grouped_channel)")
     weight_num_threshold: int = option(1024, "Only weights with more elements are compressed")
+    include: str | None = option(None, "Compress only weights whose names match this regex")
+    exclude: str | None = option(None, "Never compress weights whose names match this regex")
     scale_dtype: str | None = option(
         None, "Scale dtype: none (weight's float type) or fp8_e8m0fnu (MX)", ("fp8_e8m0fnu",)
     )
 
     def __post_init__(self) -> None:
         self.check_option_types()
+        WeightSelector(self.name, self.include, self.exclude)  # a bad regex fails here
         validate_quantize(
             self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype
         )
@@ -161,4 +165,11 @@ class QuantizePass(CoreAIPass):
                 quantized.offset,
             )
 
-        compress_all(module, self.weight_num_threshold, run, compress, numerics_check_finite=True)
+        compress_all(
+            module,
+            self.weight_num_threshold,
+            run,
+            compress,
+            numerics_check_finite=True,
+            selector=WeightSelector(self.name, self.include, self.exclude),
+        )

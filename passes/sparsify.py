@@ -17,6 +17,7 @@ from coreai_opt.dialects.coreai import (
 )
 from coreai_opt.passes.common import key_hint, new_constant
 from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation
 
@@ -81,9 +82,12 @@ class SparsifyPass(CoreAIPass):
         None, "(n,m): prune the n smallest of every m along the input axis"
     )
     weight_num_threshold: int = option(1024, "Only weights with more elements are compressed")
+    include: str | None = option(None, "Compress only weights whose names match this regex")
+    exclude: str | None = option(None, "Never compress weights whose names match this regex")
 
     def __post_init__(self) -> None:
         self.check_option_types()
+        WeightSelector(self.name, self.include, self.exclude)  # a bad regex fails here
         validate_sparsify(self.sparsity(), self.block_size, self.n_m_ratio, None, None)
 
     def sparsity(self) -> float | None:
@@ -102,4 +106,5 @@ class SparsifyPass(CoreAIPass):
             run.count("weights-pruned", int(mask.size - np.count_nonzero(mask)), "Weights pruned")
             return build_sparse_chain(candidate, mask)
 
-        compress_all(module, self.weight_num_threshold, run, compress)
+        selector = WeightSelector(self.name, self.include, self.exclude)
+        compress_all(module, self.weight_num_threshold, run, compress, selector=selector)

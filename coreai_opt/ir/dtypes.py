@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import ml_dtypes
+from collections.abc import Iterator, Mapping
+from typing import ClassVar
+
 import numpy as np
 from xdsl.dialects.builtin import (
     BFloat16Type,
@@ -25,24 +27,53 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
-FLOAT_DTYPES: dict[type[Attribute], np.dtype] = {
-    # MLIR float element types and the numpy (ml_dtypes) type holding one element.
-    Float16Type: np.dtype(np.float16),
-    BFloat16Type: np.dtype(ml_dtypes.bfloat16),
-    Float32Type: np.dtype(np.float32),
-    Float64Type: np.dtype(np.float64),
-    Float8E4M3FNType: np.dtype(ml_dtypes.float8_e4m3fn),
-    Float8E5M2Type: np.dtype(ml_dtypes.float8_e5m2),
-    Float8E8M0FNUType: np.dtype(ml_dtypes.float8_e8m0fnu),
-    Float8E4M3Type: np.dtype(ml_dtypes.float8_e4m3),
-    Float8E5M2FNUZType: np.dtype(ml_dtypes.float8_e5m2fnuz),
-    Float8E4M3FNUZType: np.dtype(ml_dtypes.float8_e4m3fnuz),
-    Float8E4M3B11FNUZType: np.dtype(ml_dtypes.float8_e4m3b11fnuz),
-    Float8E3M4Type: np.dtype(ml_dtypes.float8_e3m4),
-    Float6E2M3FNType: np.dtype(ml_dtypes.float6_e2m3fn),
-    Float6E3M2FNType: np.dtype(ml_dtypes.float6_e3m2fn),
-    Float4E2M1FNType: np.dtype(ml_dtypes.float4_e2m1fn),
-}
+
+class FloatDtypes(Mapping[type[Attribute], np.dtype]):
+    """MLIR float element types → the numpy dtype holding one element.
+
+    f16, f32 and f64 are numpy's own; the others come from ml_dtypes, which is imported only
+    when one of them is looked up (importing it costs most of a short run's start-up).
+    """
+
+    NUMPY: ClassVar[dict[type[Attribute], str]] = {
+        Float16Type: "float16",
+        Float32Type: "float32",
+        Float64Type: "float64",
+    }
+    ML_DTYPES: ClassVar[dict[type[Attribute], str]] = {
+        BFloat16Type: "bfloat16",
+        Float8E4M3FNType: "float8_e4m3fn",
+        Float8E5M2Type: "float8_e5m2",
+        Float8E8M0FNUType: "float8_e8m0fnu",
+        Float8E4M3Type: "float8_e4m3",
+        Float8E5M2FNUZType: "float8_e5m2fnuz",
+        Float8E4M3FNUZType: "float8_e4m3fnuz",
+        Float8E4M3B11FNUZType: "float8_e4m3b11fnuz",
+        Float8E3M4Type: "float8_e3m4",
+        Float6E2M3FNType: "float6_e2m3fn",
+        Float6E3M2FNType: "float6_e3m2fn",
+        Float4E2M1FNType: "float4_e2m1fn",
+    }
+
+    def __getitem__(self, key: type[Attribute]) -> np.dtype:
+        if key in self.NUMPY:
+            return np.dtype(self.NUMPY[key])
+        import ml_dtypes
+
+        return np.dtype(getattr(ml_dtypes, self.ML_DTYPES[key]))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.NUMPY or key in self.ML_DTYPES
+
+    def __iter__(self) -> Iterator[type[Attribute]]:
+        yield from self.NUMPY
+        yield from self.ML_DTYPES
+
+    def __len__(self) -> int:
+        return len(self.NUMPY) + len(self.ML_DTYPES)
+
+
+FLOAT_DTYPES = FloatDtypes()
 
 _SUB_BYTE_FLOATS: dict[type[Attribute], int] = {Float4E2M1FNType: 4}
 
@@ -108,8 +139,12 @@ def storage_nbytes(element_type: Attribute, count: int) -> int:
 
 def float_type_for(dtype: np.dtype) -> Attribute:
     """The MLIR float type for a numpy float dtype."""
-    for attr_type, candidate in FLOAT_DTYPES.items():
-        if candidate == np.dtype(dtype):
+    dtype = np.dtype(dtype)
+    for attr_type, name in FloatDtypes.NUMPY.items():
+        if dtype == np.dtype(name):
+            return attr_type()
+    for attr_type in FloatDtypes.ML_DTYPES:  # an ml_dtypes dtype: ml_dtypes is loaded already
+        if dtype == FLOAT_DTYPES[attr_type]:
             return attr_type()
     raise ValueError(f"no MLIR float type for numpy dtype {dtype}")
 

@@ -242,7 +242,7 @@ def write_report(original, program, options: Options, left_dense: dict[str, str]
     elif target.endswith(".json"):
         from pathlib import Path
 
-        from coreai_opt.program import write_atomically
+        from coreai_opt.atomic import write_atomically
 
         text = (report.to_json() + "\n").encode("utf-8")
         write_atomically(Path(target), lambda stream: stream.write(text))
@@ -279,7 +279,7 @@ def write_output(path: str, data: bytes) -> None:
         return
     from pathlib import Path
 
-    from coreai_opt.program import write_atomically
+    from coreai_opt.atomic import write_atomically
 
     write_atomically(Path(path), lambda stream: stream.write(data))
 
@@ -331,7 +331,7 @@ def write_program(program, args: argparse.Namespace, timings: Timings | None) ->
 
     start = time.perf_counter()
     if is_bundle_path(args.output):
-        from coreai_opt.asset import save_asset
+        from coreai_opt.bundle import save_asset
 
         save_asset(program, args.output, overwrite=True)
     elif args.emit_bytecode:

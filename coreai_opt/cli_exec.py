@@ -152,7 +152,7 @@ def save_npz(path: str, arrays: dict[str, Any]) -> None:
 
     import numpy as np
 
-    from coreai_opt.program import write_atomically
+    from coreai_opt.atomic import write_atomically
 
     write_atomically(Path(path), lambda stream: np.savez(stream, **arrays))
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
+from coreai_opt.atomic import write_atomically
 from coreai_opt.dialects.coreai import ConstantOp
-from coreai_opt.errors import IRError, writing
 from coreai_opt.inputs import Input, open_input
 from coreai_opt.ir.text import (
     FileMetadata,
@@ -52,22 +50,18 @@ class AIProgram:
         decoded straight into numpy buffers.
         """
         if os.path.isdir(path):
-            from coreai_opt.asset import AIModelAsset
-
-            return AIModelAsset.load(path, verify=verify).program
+            return cls.from_bundle(path, verify)
         return cls.from_input(open_input(os.fspath(path)), verify)
 
     @classmethod
     def from_input(cls, source: Input, verify: bool = True) -> AIProgram:
         """The program an opened input holds (pipes and stdin were read into memory)."""
         if source.kind == "bundle":
-            from coreai_opt.asset import AIModelAsset
-
-            return AIModelAsset.load(source.path, verify=verify).program
+            return cls.from_bundle(source.path, verify)
         if source.kind == "bytecode" and source.path is not None:
-            from coreai_opt.asset import load_bytecode_program
+            from coreai_opt.bundle import read_bytecode_module
 
-            return load_bytecode_program(Path(source.path), verify)
+            return cls(*read_bytecode_module(Path(source.path), verify))
         if source.kind == "bytecode":
             from coreai_opt.bytecode import read_bytecode_bytes
 
@@ -79,6 +73,16 @@ class AIProgram:
         program = cls(module, metadata)
         if verify:
             program.verify()
+        return program
+
+    @classmethod
+    def from_bundle(cls, path: str | os.PathLike[str], verify: bool = True) -> AIProgram:
+        """The program of an `.aimodel` bundle (hash checked, weights memory-mapped)."""
+        from coreai_opt.bundle import read_bundle
+
+        module, file_metadata, metadata = read_bundle(path, verify)
+        program = cls(module, file_metadata)
+        program.bundle_metadata = dict(metadata)
         return program
 
     # ---- output
@@ -107,7 +111,7 @@ class AIProgram:
         `metadata` adds to or overrides `author`, `license`, `model_description`,
         `creation_date` (epoch seconds, default now) and any custom keys.
         """
-        from coreai_opt.asset import save_asset
+        from coreai_opt.bundle import save_asset
 
         save_asset(self, path, metadata, overwrite)
 
@@ -152,51 +156,3 @@ class AIProgram:
         from coreai_opt.ir.elements import stored_nbytes
 
         return sum(stored_nbytes(op.value) for op in self.constants())
-
-
-def current_umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomically(path: Path, write) -> None:
-    """Call `write(binary_stream)` on a temporary sibling of `path`, then rename it.
-
-    Devices and pipes (`-o /dev/null`, a FIFO) are written in place: renaming over them
-    would replace the device node itself. OS failures (permissions, a full disk) are one
-    OutputError naming `path`; the temporary file is removed whatever stops the write
-    (an error, Ctrl-C, or SIGTERM/SIGHUP, which the command line turns into exceptions).
-    """
-    with writing(str(path)):
-        if path.exists() and not path.is_file() and not path.is_dir():
-            with open(path, "wb") as stream:
-                write(stream)
-            return
-        directory = path.parent if str(path.parent) else Path(".")
-        if not directory.is_dir():
-            raise IRError("the output directory does not exist", str(path))
-        write_temporary_then_rename(path, directory, write)
-
-
-def write_temporary_then_rename(path: Path, directory: Path, write) -> None:
-    """The atomic part of `write_atomically`."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 is not what users expect
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def sync_to_disk(stream) -> None:
-    """Flush and fsync a file being written; devices and pipes (which refuse fsync) are only
-    flushed."""
-    stream.flush()
-    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-        os.fsync(stream.fileno())

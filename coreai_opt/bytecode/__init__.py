@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from xdsl.dialects.builtin import ModuleOp
 
+from coreai_opt.atomic import sync_to_disk, write_atomically
 from coreai_opt.bytecode.encoding import MAGIC, VERSION, BytecodeFormatError
 from coreai_opt.bytecode.reader import BytesSource, FileSource, Source, read_bytecode_source
 from coreai_opt.bytecode.writer import BytecodeImage, BytecodeWriteError, build_image
@@ -98,8 +99,6 @@ def write_bytecode(
     module: ModuleOp, metadata: FileMetadata | None, path: str | os.PathLike[str]
 ) -> bytes:
     """Write a `.mlirb` atomically (temporary sibling, fsync, rename); returns its SHA-256."""
-    from coreai_opt.program import sync_to_disk, write_atomically
-
     digest = b""
 
     def write(stream: BinaryIO) -> None:

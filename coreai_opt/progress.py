@@ -33,3 +33,28 @@ def progress(items: list[Item], description: str, unit: str = "weight") -> Itera
     except ImportError:
         return items
     return tqdm(items, desc=description, unit=unit, file=sys.stderr, leave=False)
+
+
+class Ticker:
+    """A progress bar advanced one step at a time, shown only when progress is enabled and
+    there are at least two steps."""
+
+    def __init__(self, description: str, total: int, unit: str = "weight") -> None:
+        self.bar = None
+        if progress_enabled() and total >= 2:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False)
+
+    def tick(self) -> None:
+        """One step done."""
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

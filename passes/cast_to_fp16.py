@@ -8,12 +8,13 @@ import numpy as np
 from coreai_opt.dialects.coreai import CastOp, ConstantOp, GraphOp
 from coreai_opt.passes.common import describe, key_hint, new_constant, where
 from coreai_opt.passes.compression import release_weight_pages
+from xdsl.context import Context
 from xdsl.dialects.builtin import Float16Type, Float32Type, FunctionType, ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation
 from xdsl.rewriter import Rewriter
 
 from coreai_opt.ir.elements import elements_array, stored_nbytes
-from coreai_opt.pipeline import CoreAIPass, PassRun, register_pass
+from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
 
 F16_MAX = float(np.finfo(np.float16).max)
 
@@ -75,17 +76,19 @@ def drop_identity_casts(module: ModuleOp, run: PassRun) -> None:
             run.count("casts-removed", 1, "Casts made redundant")
 
 
-@register_pass
 @dataclass(frozen=True)
 class CastToFp16Pass(CoreAIPass):
     """Convert fp32 weight constants and all f32 tensor types (graph signatures too) to f16."""
 
     name = "cast-to-fp16"
 
-    def run(self, module: ModuleOp, run: PassRun) -> None:
-        for op in list(module.walk()):
-            if isinstance(op, ConstantOp) and op.result.type != to_f16_type(op.result.type):
-                convert_constant(op, run)
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        run = current_run(self.name)
+        for inner in list(op.walk()):
+            if isinstance(inner, ConstantOp) and inner.result.type != to_f16_type(
+                inner.result.type
+            ):
+                convert_constant(inner, run)
             else:
-                retype(op)
-        drop_identity_casts(module, run)
+                retype(inner)
+        drop_identity_casts(op, run)

@@ -13,12 +13,18 @@ with a warning (Core AI has no f64 compression types), as is any weight holding 
 +-inf.
 
 Channel axes (§3) are decided per use; all uses must agree, else a warning and (0, 1).
+
+`CompressConstant` is the rewrite pattern of the three compression passes: it matches an
+eligible `coreai.constant` (sparse values included, which is how `sparsify,palettize`
+chains) and replaces it through the rewriter by the chain its subclass builds;
+`CompressionPass.apply` drives it over the module with xDSL's `PatternRewriteWalker`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from coreai_opt.dialects.coreai import (
@@ -38,6 +44,7 @@ from coreai_opt.dialects.coreai import (
 from coreai_opt.dialects.resources import DenseResourceElementsAttr
 from coreai_opt.passes.common import describe, where
 from coreai_opt.passes.selection import WeightSelector
+from xdsl.context import Context
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
@@ -46,10 +53,19 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     TensorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Operation, Region, SSAValue
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriterListener,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from coreai_opt.ir.elements import ElidedWeightError, elements_array, stored_nbytes
-from coreai_opt.pipeline import PassRun
+from coreai_opt.numerics.finite import NonFiniteWeightError, all_finite, non_finite_reason
+from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
+from coreai_opt.progress import Ticker, progress_enabled
 
 ALWAYS_COMPRESS_ELEMENTS = 100_000_000
 DEFAULT_AXES = (0, 1)
@@ -223,52 +239,6 @@ def is_eligible(
     return not non_consumer_uses(op)
 
 
-def candidates(
-    module: ModuleOp, threshold: int, run: PassRun, selector: WeightSelector | None = None
-) -> Iterator[Candidate]:
-    """Eligible constants with their weights and axes (ambiguous axes warn, then (0, 1)),
-    restricted to the weights `selector` selects (the pass's `include` / `exclude`)."""
-    for op in list(module.walk()):
-        if not isinstance(op, ConstantOp):
-            continue
-        sized = is_weight_sized(op, threshold, (*WEIGHT_FLOAT_TYPES, Float64Type))
-        if selector is not None and sized and not selector.selects(op):
-            run.count("constants-not-selected", 1, "Weights excluded by include/exclude")
-            continue
-        if is_eligible(op, threshold, (Float64Type,)):
-            run.warn(f"skipping constant {describe(op)}: {F64_REASON}", where(op))
-            run.leave_dense(weight_identity(op), F64_REASON)
-            run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
-            continue
-        if not is_weight_sized(op, threshold):
-            continue
-        if not is_eligible(op, threshold):
-            if not already_compressed(op):
-                reason = f"feeds {', '.join(non_consumer_uses(op))}, not a weight consumer"
-                run.warn(f"constant {describe(op)} is left dense: it {reason}", where(op))
-                run.leave_dense(weight_identity(op), reason)
-                run.count("constants-left-dense", 1, "Weight-sized constants left dense")
-            continue
-        try:
-            weight = elements_array(op.value)
-        except ElidedWeightError as error:
-            run.warn(f"skipping constant {describe(op)}: {error}", where(op))
-            run.leave_dense(weight_identity(op), str(error))
-            run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
-            continue
-        (output_axis, input_axis), agreed = channel_axes(op.result, weight.ndim)
-        if not agreed:
-            run.warn(
-                f"constant {describe(op)} has uses that disagree on its channel axes; "
-                "using output axis 0, input axis 1",
-                where(op),
-            )
-        feeds_sparse = any(
-            isinstance(use.operation, BuildSparseWithBitmaskOp) for use in op.result.uses
-        )
-        yield Candidate(op, weight, output_axis, input_axis, feeds_sparse)
-
-
 def weight_identity(op: ConstantOp) -> str:
     """How the compression report names this constant's weight."""
     from coreai_opt.inspection import identity
@@ -286,49 +256,6 @@ def already_compressed(op: ConstantOp) -> bool:
     )
 
 
-def compress_all(
-    module: ModuleOp,
-    threshold: int,
-    run: PassRun,
-    compress: Callable[[Candidate], list[Operation]],
-    numerics_check_finite: bool = False,
-    selector: WeightSelector | None = None,
-) -> None:
-    """Replace every eligible constant by the ops `compress` builds (last op = the weight).
-
-    `compress` raises SkipConstant to leave a constant alone with a warning. A weight holding
-    NaN or +-inf is always skipped: checked here first unless `numerics_check_finite` says the
-    numerics raise NonFiniteWeightError themselves (quantization sees every value's range
-    anyway, so its check is free).
-    """
-    from coreai_opt.numerics.finite import NonFiniteWeightError, all_finite, non_finite_reason
-    from coreai_opt.progress import progress
-
-    chosen = list(candidates(module, threshold, run, selector))
-    for pattern in selector.unmatched() if selector is not None else ():
-        run.warn(f"{run.pass_name}: {pattern} matched no weight")
-    for candidate in progress(chosen, run.pass_name):
-        op = candidate.op
-        try:
-            if not numerics_check_finite and not all_finite(candidate.weight):
-                raise NonFiniteWeightError
-            new_ops = compress(candidate)
-        except NonFiniteWeightError:
-            reason = non_finite_reason(candidate.weight)
-            run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
-            run.leave_dense(weight_identity(op), reason)
-            run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
-            continue
-        except SkipConstant as reason:
-            run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
-            run.leave_dense(weight_identity(op), str(reason))
-            run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
-            continue
-        original = op.value
-        replace_constant(op, new_ops, run)
-        release_weight_pages(original)
-
-
 def release_weight_pages(value: Attribute) -> None:
     """Drop the resident pages of a memory-mapped weight once it has been replaced.
 
@@ -341,21 +268,144 @@ def release_weight_pages(value: Attribute) -> None:
         release_pages(value.blob.data.data)
 
 
-def replace_constant(op: ConstantOp, new_ops: list[Operation], run: PassRun) -> None:
-    """Insert `new_ops` before `op`, redirect its uses to the last one, erase it."""
-    block = op.parent_block()
-    assert block is not None
-    for new_op in new_ops:
-        new_op.location = op.location
-        block.insert_op_before(new_op, op)
-    result = new_ops[-1].results[0]
-    if result.type != op.result.type:
-        raise AssertionError(f"compressed chain yields {result.type}, expected {op.result.type}")
-    result.name_hint = op.result.name_hint
-    op.result.replace_all_uses_with(result)
-    run.count("constants-compressed", 1, "Weight constants compressed")
-    run.count("bytes-before", stored_nbytes(op.value), "Weight bytes before compression")
-    after = sum(stored_nbytes(o.value) for o in new_ops if isinstance(o, ConstantOp))
-    run.count("bytes-after", after, "Bytes of the compressed constants")
-    op.detach()
-    op.erase()
+# --------------------------------------------------------------------------- the pattern
+
+
+class CompressConstant(RewritePattern, ABC):
+    """Replace each eligible weight constant by the chain `compress` builds (last op = the
+    weight), counting it in the pass's statistics.
+
+    `compress` raises SkipConstant to leave a constant alone with a warning. A weight
+    holding NaN or +-inf is always skipped: checked here first unless
+    `numerics_check_finite` says the numerics raise NonFiniteWeightError themselves
+    (quantization sees every value's range anyway, so its check is free).
+    """
+
+    numerics_check_finite: ClassVar[bool] = False
+
+    def __init__(self, compression: CompressionPass, run: PassRun) -> None:
+        self.run = run
+        self.threshold = compression.weight_num_threshold
+        self.selector = WeightSelector(compression.name, compression.include, compression.exclude)
+        self.ticker: Ticker | None = None
+
+    @abstractmethod
+    def compress(self, candidate: Candidate) -> list[Operation]:
+        """The ops replacing the candidate's constant; the last one yields the weight."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ConstantOp, rewriter: PatternRewriter) -> None:
+        candidate = self.candidate(op)
+        if candidate is None:
+            return
+        try:
+            if not self.numerics_check_finite and not all_finite(candidate.weight):
+                raise NonFiniteWeightError
+            new_ops = self.compress(candidate)
+        except NonFiniteWeightError:
+            self.skip(op, non_finite_reason(candidate.weight))
+            return
+        except SkipConstant as reason:
+            self.skip(op, str(reason))
+            return
+        self.replace(op, new_ops, rewriter)
+
+    def candidate(self, op: ConstantOp) -> Candidate | None:
+        """`op` with its weight and axes when it is to be compressed; else None, after the
+        warning and statistics saying why not (ambiguous axes warn, then use (0, 1))."""
+        sized = is_weight_sized(op, self.threshold, (*WEIGHT_FLOAT_TYPES, Float64Type))
+        if sized and self.ticker is not None:
+            self.ticker.tick()
+        run = self.run
+        if sized and not self.selector.selects(op):
+            run.count("constants-not-selected", 1, "Weights excluded by include/exclude")
+            return None
+        if is_eligible(op, self.threshold, (Float64Type,)):
+            self.skip(op, F64_REASON)
+            return None
+        if not is_weight_sized(op, self.threshold):
+            return None
+        if not is_eligible(op, self.threshold):
+            if not already_compressed(op):
+                reason = f"feeds {', '.join(non_consumer_uses(op))}, not a weight consumer"
+                run.warn(f"constant {describe(op)} is left dense: it {reason}", where(op))
+                run.leave_dense(weight_identity(op), reason)
+                run.count("constants-left-dense", 1, "Weight-sized constants left dense")
+            return None
+        try:
+            weight = elements_array(op.value)
+        except ElidedWeightError as error:
+            self.skip(op, str(error))
+            return None
+        (output_axis, input_axis), agreed = channel_axes(op.result, weight.ndim)
+        if not agreed:
+            run.warn(
+                f"constant {describe(op)} has uses that disagree on its channel axes; "
+                "using output axis 0, input axis 1",
+                where(op),
+            )
+        feeds_sparse = any(
+            isinstance(use.operation, BuildSparseWithBitmaskOp) for use in op.result.uses
+        )
+        return Candidate(op, weight, output_axis, input_axis, feeds_sparse)
+
+    def skip(self, op: ConstantOp, reason: str) -> None:
+        """Leave an eligible constant dense, with a warning naming it and the reason."""
+        self.run.warn(f"skipping constant {describe(op)}: {reason}", where(op))
+        self.run.leave_dense(weight_identity(op), reason)
+        self.run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
+
+    def replace(self, op: ConstantOp, new_ops: list[Operation], rewriter: PatternRewriter) -> None:
+        """Swap `op` for `new_ops` (placed before it, at its location) and count the bytes."""
+        result = new_ops[-1].results[0]
+        if result.type != op.result.type:
+            raise AssertionError(
+                f"compressed chain yields {result.type}, expected {op.result.type}"
+            )
+        for new_op in new_ops:
+            new_op.location = op.location
+        result.name_hint = op.result.name_hint
+        original = op.value
+        rewriter.replace(op, new_ops, [result])
+        self.run.count("constants-compressed", 1, "Weight constants compressed")
+        self.run.count("bytes-before", stored_nbytes(original), "Weight bytes before compression")
+        after = sum(stored_nbytes(o.value) for o in new_ops if isinstance(o, ConstantOp))
+        self.run.count("bytes-after", after, "Bytes of the compressed constants")
+        release_weight_pages(original)
+
+    def start(self, module: ModuleOp) -> None:
+        """Show progress over the module's weight-sized constants (on a terminal only)."""
+        if progress_enabled():
+            sized = (*WEIGHT_FLOAT_TYPES, Float64Type)
+            total = sum(
+                isinstance(op, ConstantOp) and is_weight_sized(op, self.threshold, sized)
+                for op in module.walk()
+            )
+            self.ticker = Ticker(self.run.pass_name, total)
+
+    def finish(self, region: Region, listener: PatternRewriterListener) -> bool:
+        """After the walk: report include/exclude patterns that matched no weight."""
+        if self.ticker is not None:
+            self.ticker.close()
+        for pattern in self.selector.unmatched():
+            self.run.warn(f"{self.run.pass_name}: {pattern} matched no weight")
+        return False
+
+
+@dataclass(frozen=True)
+class CompressionPass(CoreAIPass, ABC):
+    """Base of `quantize`, `palettize` and `sparsify`: a walk of the module with the pass's
+    pattern. Subclasses declare the `weight_num_threshold`, `include` and `exclude` options
+    the pattern reads."""
+
+    @abstractmethod
+    def pattern(self, run: PassRun) -> CompressConstant:
+        """The pattern compressing one constant, recording into `run`."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        pattern = self.pattern(current_run(self.name))
+        pattern.start(op)
+        walker = PatternRewriteWalker(
+            pattern, apply_recursively=False, post_walk_func=pattern.finish
+        )
+        walker.rewrite_module(op)

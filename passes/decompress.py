@@ -20,6 +20,7 @@ from coreai_opt.dialects.coreai import (
 )
 from coreai_opt.passes.common import defining_constant, key_hint, new_constant, where
 from coreai_opt.passes.optimize import erase_dead_ops
+from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation
 from xdsl.pattern_rewriter import (
@@ -32,7 +33,7 @@ from xdsl.pattern_rewriter import (
 
 from coreai_opt.ir.dtypes import numpy_dtype
 from coreai_opt.ir.elements import elements_array, stored_nbytes
-from coreai_opt.pipeline import CoreAIPass, PassRun, register_pass
+from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
 
 
 def operand_arrays(op: Operation) -> list[np.ndarray] | None:
@@ -154,19 +155,19 @@ class FoldCast(FoldPattern):
         self.fold(op, converted, rewriter)
 
 
-@register_pass
 @dataclass(frozen=True)
 class DecompressPass(CoreAIPass):
     """Fold compressed weight chains (quantized, palettized, sparse, cast) into dense constants."""
 
     name = "decompress"
 
-    def run(self, module: ModuleOp, run: PassRun) -> None:
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        run = current_run(self.name)
         patterns = [
             FoldBlockwiseShiftScale(run),
             FoldLutToDense(run),
             FoldSparseToDense(run),
             FoldCast(run),
         ]
-        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(module)
-        erase_dead_ops(module)
+        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
+        erase_dead_ops(op)

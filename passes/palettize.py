@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp, LutToDenseOp
 from coreai_opt.passes.common import key_hint, new_constant
-from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from coreai_opt.passes.compression import (
+    Candidate,
+    CompressConstant,
+    CompressionPass,
+    SkipConstant,
+)
 from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
@@ -29,7 +34,8 @@ from coreai_opt.options import (
     DType,
     validate_palettize,
 )
-from coreai_opt.pipeline import CoreAIPass, PassRun, option, register_pass
+from coreai_opt.pass_options import option
+from coreai_opt.pipeline import PassRun
 
 Granularity = CompressionGranularity
 
@@ -209,9 +215,19 @@ def usable_workers(requested: int) -> int:
     return max(1, min(requested, os.cpu_count() or 1))
 
 
-@register_pass
+class PalettizeConstant(CompressConstant):
+    """A weight → `ui<n>` indices + LUTs → `coreai.lut_to_dense` (+ optional scales)."""
+
+    def __init__(self, palettize: PalettizePass, run: PassRun) -> None:
+        super().__init__(palettize, run)
+        self.settings = palettize.validated()
+
+    def compress(self, candidate: Candidate) -> list[Operation]:
+        return palettize_candidate(candidate, self.settings)
+
+
 @dataclass(frozen=True)
-class PalettizePass(CoreAIPass):
+class PalettizePass(CompressionPass):
     """Palettize weights with optimal k-means look-up tables (`lut_to_dense`)."""
 
     name = "palettize"
@@ -265,12 +281,5 @@ class PalettizePass(CoreAIPass):
             None if self.enable_fast_kmeans_mode else True,
         )
 
-    def run(self, module, run: PassRun) -> None:
-        base = self.validated()
-        compress_all(
-            module,
-            self.weight_num_threshold,
-            run,
-            lambda candidate: palettize_candidate(candidate, base),
-            selector=WeightSelector(self.name, self.include, self.exclude),
-        )
+    def pattern(self, run: PassRun) -> PalettizeConstant:
+        return PalettizeConstant(self, run)

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp
 from coreai_opt.passes.common import key_hint, new_constant
-from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from coreai_opt.passes.compression import (
+    Candidate,
+    CompressConstant,
+    CompressionPass,
+    SkipConstant,
+)
 from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation
@@ -21,7 +26,8 @@ from coreai_opt.options import (
     QScheme,
     validate_quantize,
 )
-from coreai_opt.pipeline import CoreAIPass, PassRun, option, register_pass
+from coreai_opt.pass_options import option
+from coreai_opt.pipeline import PassRun
 
 Granularity = CompressionGranularity
 
@@ -113,9 +119,45 @@ def build_dequant_chain(
     return [data_op, scale_op, offset1_op, offset2_op, dequant]
 
 
-@register_pass
+class QuantizeConstant(CompressConstant):
+    """A weight → data/scale/offset constants → `coreai.blockwise_shift_scale`."""
+
+    numerics_check_finite = True
+
+    def __init__(self, quantize: QuantizePass, run: PassRun) -> None:
+        super().__init__(quantize, run)
+        self.dtype, qscheme, self.granularity, scale_dtype = validate_quantize(
+            quantize.dtype,
+            quantize.qscheme,
+            quantize.granularity,
+            quantize.block_size,
+            quantize.scale_dtype,
+        )
+        self.block_size = quantize.block_size
+        self.symmetric = qscheme == QScheme.SYMMETRIC
+        self.mx = scale_dtype == DType.FP8_E8M0FNU or self.dtype == DType.FP4_E2M1FN
+
+    def compress(self, candidate: Candidate) -> list[Operation]:
+        blocks = block_shape_for(candidate, self.granularity, self.block_size)
+        try:
+            quantized = quantize_array(
+                candidate.weight, self.dtype, self.symmetric, blocks, self.mx
+            )
+        except NonFiniteWeightError:
+            raise
+        except ValueError as error:
+            raise SkipConstant(str(error)) from None
+        return build_dequant_chain(
+            candidate,
+            quantized.data,
+            data_element_type(self.dtype),
+            quantized.scale,
+            quantized.offset,
+        )
+
+
 @dataclass(frozen=True)
-class QuantizePass(CoreAIPass):
+class QuantizePass(CompressionPass):
     """Quantize weights to int2/4/8, uint2/4/8, FP8 or MXFP4 (`blockwise_shift_scale`)."""
 
     name = "quantize"
@@ -142,34 +184,5 @@ class QuantizePass(CoreAIPass):
             self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype
         )
 
-    def run(self, module, run: PassRun) -> None:
-        dtype, qscheme, granularity, scale_dtype = validate_quantize(
-            self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype
-        )
-        symmetric = qscheme == QScheme.SYMMETRIC
-        mx = scale_dtype == DType.FP8_E8M0FNU or dtype == DType.FP4_E2M1FN
-
-        def compress(candidate: Candidate) -> list[Operation]:
-            blocks = block_shape_for(candidate, granularity, self.block_size)
-            try:
-                quantized = quantize_array(candidate.weight, dtype, symmetric, blocks, mx)
-            except NonFiniteWeightError:
-                raise
-            except ValueError as error:
-                raise SkipConstant(str(error)) from None
-            return build_dequant_chain(
-                candidate,
-                quantized.data,
-                data_element_type(dtype),
-                quantized.scale,
-                quantized.offset,
-            )
-
-        compress_all(
-            module,
-            self.weight_num_threshold,
-            run,
-            compress,
-            numerics_check_finite=True,
-            selector=WeightSelector(self.name, self.include, self.exclude),
-        )
+    def pattern(self, run: PassRun) -> QuantizeConstant:
+        return QuantizeConstant(self, run)

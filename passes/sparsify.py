@@ -16,14 +16,20 @@ from coreai_opt.dialects.coreai import (
     SparseWithBitmaskToDenseOp,
 )
 from coreai_opt.passes.common import key_hint, new_constant
-from coreai_opt.passes.compression import Candidate, SkipConstant, compress_all
+from coreai_opt.passes.compression import (
+    Candidate,
+    CompressConstant,
+    CompressionPass,
+    SkipConstant,
+)
 from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation
 
 from coreai_opt.ir.dtypes import integer_type
 from coreai_opt.options import validate_sparsify
-from coreai_opt.pipeline import CoreAIPass, PassRun, option, register_pass
+from coreai_opt.pass_options import option
+from coreai_opt.pipeline import PassRun
 
 
 def prune_mask(
@@ -67,9 +73,26 @@ def build_sparse_chain(candidate: Candidate, mask: np.ndarray) -> list[Operation
     return [values_op, mask_op, build, dense]
 
 
-@register_pass
+class SparsifyConstant(CompressConstant):
+    """A weight → non-zero values + `ui1` mask → bitmask-sparse ops."""
+
+    def __init__(self, sparsify: SparsifyPass, run: PassRun) -> None:
+        super().__init__(sparsify, run)
+        self.sparsity = sparsify.sparsity()
+        self.block_size = sparsify.block_size
+        self.n_m_ratio = sparsify.n_m_ratio
+
+    def compress(self, candidate: Candidate) -> list[Operation]:
+        if candidate.feeds_sparse_values:
+            raise SkipConstant("already the values of a sparse weight")
+        mask = prune_mask(candidate, self.sparsity, self.block_size, self.n_m_ratio)
+        pruned = int(mask.size - np.count_nonzero(mask))
+        self.run.count("weights-pruned", pruned, "Weights pruned")
+        return build_sparse_chain(candidate, mask)
+
+
 @dataclass(frozen=True)
-class SparsifyPass(CoreAIPass):
+class SparsifyPass(CompressionPass):
     """Magnitude-prune weights (unstructured, output-channel blocks, or n:m) to bitmask sparsity."""
 
     name = "sparsify"
@@ -96,15 +119,5 @@ class SparsifyPass(CoreAIPass):
             return 0.5
         return self.target_sparsity
 
-    def run(self, module, run: PassRun) -> None:
-        sparsity = self.sparsity()
-
-        def compress(candidate: Candidate) -> list[Operation]:
-            if candidate.feeds_sparse_values:
-                raise SkipConstant("already the values of a sparse weight")
-            mask = prune_mask(candidate, sparsity, self.block_size, self.n_m_ratio)
-            run.count("weights-pruned", int(mask.size - np.count_nonzero(mask)), "Weights pruned")
-            return build_sparse_chain(candidate, mask)
-
-        selector = WeightSelector(self.name, self.include, self.exclude)
-        compress_all(module, self.weight_num_threshold, run, compress, selector=selector)
+    def pattern(self, run: PassRun) -> SparsifyConstant:
+        return SparsifyConstant(self, run)

@@ -1,22 +1,11 @@
-"""Passes and pipelines on xDSL's pass manager, with statistics, timing and verification.
+"""Passes and pipelines on xDSL's pass manager (docs/pipelines.md).
 
-A pass is an `xdsl.passes.ModulePass` (a frozen dataclass whose fields are its options)
-deriving from `CoreAIPass`, which adds help text, choices and one-line option errors:
-
-    @dataclass(frozen=True)
-    class PalettizePass(CoreAIPass):
-        '''Palettize weights with k-means look-up tables.'''
-        name = "palettize"
-        n_bits: int = option(4, "Bits per index", choices=(1, 2, 3, 4, 6, 8))
-
-        def apply(self, ctx: Context, op: ModuleOp) -> None:
-            PatternRewriteWalker(PalettizeConstant(self, current_run(self.name))).rewrite_module(op)
-
-`Pipeline.parse` reads `palettize<n_bits=4>`, `palettize{n-bits=4}`, several passes
-comma-separated, optionally anchored as `builtin.module(...)`: the text is translated to
-xDSL's spec (pipeline_syntax), parsed by xDSL, and each pass built by its `from_spec`.
-`Pipeline.run` is xDSL's `PassPipeline`; its callback records what xDSL lacks: per-pass
-statistics and warnings, timing, and verification between passes.
+A pass is an `xdsl.passes.ModulePass` (a frozen dataclass whose fields are its options,
+declared with `option(default, help, choices)`) deriving from `CoreAIPass`. `Pipeline.parse`
+translates our syntax (`palettize<n_bits=4>`) into xDSL's spec (pipeline_syntax), parses it
+with xDSL and builds each pass with its `from_spec`; `Pipeline.run` is xDSL's
+`PassPipeline`, whose callback adds what xDSL lacks: per-pass statistics and warnings
+(`PassRun`), timing, and verification between passes.
 """
 
 from __future__ import annotations
@@ -47,18 +36,9 @@ from coreai_opt.pass_options import (
     spec_value,
     type_label,
 )
+from coreai_opt.passes import get_all_passes
 
-__all__ = [
-    "CoreAIPass",
-    "PassRun",
-    "Pipeline",
-    "current_run",
-    "format_value",
-    "get_pass_class",
-    "load_all_passes",
-    "option",
-    "register_pass",
-]
+__all__ = ["CoreAIPass", "PassRun", "Pipeline", "format_value", "option", "register_pass"]
 
 LOGGER = logging.getLogger("coreai_opt")
 
@@ -191,14 +171,8 @@ class CoreAIPass(ModulePass):
 # --------------------------------------------------------------------------- registry
 
 
-def builtin_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    """Our passes by name, each loaded on first use."""
-    from coreai_opt.passes import get_all_passes
-
-    return get_all_passes()
-
-
-_REGISTRY: dict[str, Callable[[], type[CoreAIPass]]] = builtin_passes()  # type: ignore[assignment]
+_REGISTRY: dict[str, Callable[[], type[CoreAIPass]]] = dict(get_all_passes())  # type: ignore[arg-type]
+"""Every pass by name, loaded on first use: ours (coreai_opt.passes) and registered ones."""
 
 
 def register_pass(cls: type[CoreAIPass]) -> type[CoreAIPass]:
@@ -299,30 +273,26 @@ class Recorder:
     runs, verifies the module after it and reports it to `on_pass_done`."""
 
     def __init__(self, verify_each: bool, on_pass_done: Callable[[PassRun], None] | None) -> None:
-        self.verify_each = verify_each
-        self.on_pass_done = on_pass_done
+        self.verify_each, self.on_pass_done = verify_each, on_pass_done
         self.runs: list[PassRun] = []
         self.running: ModulePass | None = None
-        self.token = None
-        self.start = 0.0
+        self.token, self.start = None, 0.0
 
     def between(self, done: ModulePass | None, module: ModuleOp, upcoming: ModulePass | None):
         """Close the record of `done`, then open one for `upcoming`."""
         self.running = None
         self.close()
         if done is not None:
-            run = self.runs[-1]
-            run.seconds = time.perf_counter() - self.start
+            self.runs[-1].seconds = time.perf_counter() - self.start
             if self.verify_each:
                 from coreai_opt.ir.text import verify_module
 
                 verify_module(module)
             if self.on_pass_done is not None:
-                self.on_pass_done(run)
+                self.on_pass_done(self.runs[-1])
         if upcoming is not None:
             self.runs.append(PassRun(upcoming.name))
-            self.token = _CURRENT_RUN.set(self.runs[-1])
-            self.running = upcoming
+            self.token, self.running = _CURRENT_RUN.set(self.runs[-1]), upcoming
             self.start = time.perf_counter()
 
     def close(self) -> None:

@@ -1,6 +1,5 @@
 """lit configuration: IR regression tests run through the installed `coreai-opt` and `filecheck`."""
 
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -22,12 +21,3 @@ for variable in ("PATH", "HOME"):
 # Real MLIR checks that our generic form is MLIR (CI installs Debian's mlir-22-tools).
 if shutil.which("mlir-opt-22") is not None:
     config.available_features.add("mlir-opt")  # noqa: F821
-
-# Tests of folding `lut_to_dense` need the palettization numerics.
-if importlib.util.find_spec("coreai_opt.numerics.palettization") is not None:
-    config.available_features.add("palettization")  # noqa: F821
-
-# Passes written after the foundation; tests of their options declare `REQUIRES: pass-<name>`.
-for pass_module in ("quantize", "palettize", "sparsify"):
-    if importlib.util.find_spec(f"coreai_opt.passes.{pass_module}") is not None:
-        config.available_features.add(f"pass-{pass_module}")  # noqa: F821

@@ -338,7 +338,6 @@ def lut_program(indices, lut, n_bits, axis, lut_element) -> tuple[str, str]:
 
 def test_lut_to_dense_hand_computed() -> None:
     """Two groups of rows, 1-bit indices: rows 0-1 use [1, 2], rows 2-3 use [10, 20]."""
-    pytest.importorskip("coreai_opt.numerics.palettization")
     indices = np.array([[0, 1], [1, 1], [0, 1], [1, 0]], np.uint8)
     lut = np.array([1.0, 2.0, 10.0, 20.0], np.float32).reshape(2, 1, 2, 1)
     text, _ = lut_program(indices, lut, 1, 0, "f32")
@@ -349,7 +348,6 @@ def test_lut_to_dense_hand_computed() -> None:
 
 def test_lut_to_dense_vector_hand_computed() -> None:
     """V = 2 along axis 1: entry 0 = (1, 2), entry 1 = (3, 4)."""
-    pytest.importorskip("coreai_opt.numerics.palettization")
     indices = np.array([[0, 1], [1, 0]], np.uint8)
     lut = np.array([1.0, 2.0, 3.0, 4.0], np.float16).reshape(1, 1, 2, 2)
     text, _ = lut_program(indices, lut, 1, -1, "f16")
@@ -361,7 +359,6 @@ def test_lut_to_dense_vector_hand_computed() -> None:
 @given(case=lut_cases())
 def test_lut_to_dense_matches_reference(case) -> None:
     """Any rank, index width, grouping, vector size, axis and LUT type."""
-    pytest.importorskip("coreai_opt.numerics.palettization")
     shape, groups, n_bits, vector, axis, lut_element, seed = case
     rng = np.random.default_rng(seed)
     indices = rng.integers(0, (1 << n_bits) - 1, size=shape, endpoint=True).astype(np.uint8)

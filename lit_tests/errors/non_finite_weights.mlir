@@ -1,6 +1,5 @@
 // Weights holding NaN or +-inf are never compressed: every pass skips them with a warning
 // naming the constant and leaves them as they are; f64 weights are skipped too.
-// REQUIRES: pass-quantize, pass-palettize, pass-sparsify
 
 // RUN: coreai-opt %s -p "palettize<weight_num_threshold=0>" 2>&1 | filecheck %s --check-prefix=PAL
 // PAL: non_finite_weights.mlir:20:5: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values (non-finite weights are never compressed)

@@ -1,6 +1,5 @@
 // Option values of the wrong type or outside their choices: one line naming the pass, the
 // option, what it expects (and the valid choices); exit code 1.
-// REQUIRES: pass-palettize, pass-sparsify
 // RUN: not coreai-opt %s -p "palettize<n_bits=four>" 2>&1 | filecheck %s --check-prefix=INT
 // RUN: not coreai-opt %s -p "palettize{n-bits=5}" 2>&1 | filecheck %s --check-prefix=CHOICE
 // RUN: not coreai-opt %s -p "palettize<enable_per_channel_scale=maybe>" 2>&1 | filecheck %s --check-prefix=BOOL

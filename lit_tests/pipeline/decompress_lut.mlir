@@ -1,5 +1,4 @@
 // `decompress` folds palettized weights (hand-written LUTs) into dense constants.
-// REQUIRES: palettization
 // RUN: coreai-opt %s --split-input-file -p decompress | filecheck %s
 
 // 4-bit, one LUT for the whole tensor: entry k is k * 0.5 - 4.

@@ -1,6 +1,5 @@
 // Weights at the f16 maximum (issue 15): scales are lowered until every code decompresses
 // to a finite value (127 x 516 = 65532 overflowed f16; 127 x 515.5 = 65468.5 does not).
-// REQUIRES: pass-quantize, pass-palettize
 
 // RUN: coreai-opt %s -p "quantize<dtype=int8,weight_num_threshold=0>" | filecheck %s --check-prefix=SCALE
 // SCALE: %w_data = coreai.constant dense<{{\[\[}}127, 0, 0, 0], [32, 64, 95, 127]]> : tensor<2x4xsi8>

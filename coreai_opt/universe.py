@@ -1,0 +1,54 @@
+"""Registration with xDSL's tools through the `xdsl.universe` entry point (pyproject.toml).
+
+With the project installed, `xdsl-opt` knows the `coreai` dialect, our passes and a `coreai`
+output target (the IR with its weights, as `coreai-opt` prints it):
+
+    xdsl-opt model.mlir -p 'palettize{n_bits=4}' -t coreai
+
+xDSL's own `mlir` target prints `dense_resource<...>` weights without their bytes. Only
+`xdsl-opt` imports this module (it imports all of xDSL's dialects and passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Dialect
+from xdsl.universe import Universe
+from xdsl.utils.target import Target
+
+from coreai_opt.passes import get_all_passes
+
+
+def get_coreai_dialect() -> Dialect:
+    """The `coreai` dialect."""
+    from coreai_opt.dialects.coreai import CoreAI
+
+    return CoreAI
+
+
+@dataclass(frozen=True)
+class CoreAITarget(Target):
+    """Print the module as `coreai-opt` does, weights (`dialect_resources`) included."""
+
+    name = "coreai"
+
+    def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from coreai_opt.ir.text import module_to_string
+
+        output.write(module_to_string(module))
+
+
+def get_coreai_target() -> type[Target]:
+    """The `coreai` output target."""
+    return CoreAITarget
+
+
+COREAI_UNIVERSE = Universe(
+    all_dialects={"coreai": get_coreai_dialect},
+    all_passes=get_all_passes(),
+    all_targets={"coreai": get_coreai_target},
+)

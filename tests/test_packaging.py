@@ -39,3 +39,18 @@ def test_dialects_and_passes_are_not_top_level_names(tmp_path):
         "assert u.find_spec('passes') is None and u.find_spec('dialects') is None"
     )
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
+
+
+def test_apple_module_layout_imports():
+    """`coreai_opt.coreai_utils.common` holds the enums, as in Apple's package."""
+    from coreai_opt import coreai_utils
+    from coreai_opt.coreai_utils import common
+    from coreai_opt.coreai_utils.common import CompressionGranularity, DType, QScheme
+
+    assert set(common.__all__) == {"CompressionGranularity", "DType", "QScheme"}
+    assert (DType, QScheme, CompressionGranularity) == (
+        coreai_utils.DType,
+        coreai_utils.QScheme,
+        coreai_utils.CompressionGranularity,
+    )
+    assert QScheme("asymmetric") is QScheme.ASYMMETRIC

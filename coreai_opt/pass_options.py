@@ -10,6 +10,7 @@ from Python.
 from __future__ import annotations
 
 import numbers
+import re
 import sys
 import types
 import typing
@@ -64,7 +65,7 @@ def type_label(annotation: Any) -> str:
 
 
 def format_value(value: Any) -> str:
-    """An option value in pipeline syntax."""
+    """An option value in pipeline syntax (text is quoted when it has to be)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -73,9 +74,15 @@ def format_value(value: Any) -> str:
         return "(" + ",".join(format_value(v) for v in value) + ")"
     if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
-    if isinstance(value, str) and (not value or any(c in value for c in ",<>{}()[] \"'=")):
-        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, str) and needs_quotes(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
+
+
+def needs_quotes(text: str) -> bool:
+    """Whether text must be quoted to read back as itself (not `none`, one value)."""
+    special = any(c in ",<>{}()[]\"'=" or c.isspace() for c in text)
+    return not text or special or text.lower() in ("none", "null")
 
 
 def spec_value(values: tuple[Any, ...], annotation: Any, where: str) -> Any:
@@ -109,6 +116,8 @@ def scalar_or_tuple(values: tuple[Any, ...], kind: Any, where: str, text: str) -
     """`values` as one value of `kind` (a scalar type or a fixed-size tuple)."""
     if typing.get_origin(kind) is tuple:
         kinds = typing.get_args(kind)
+        if len(values) == 1 and isinstance(values[0], str):
+            values = split_tuple(values[0])
         if len(values) != len(kinds):
             raise PipelineError(f"{where} expects {len(kinds)} values like (2,4), got '{text}'")
         return tuple(
@@ -121,6 +130,14 @@ def scalar_or_tuple(values: tuple[Any, ...], kind: Any, where: str, text: str) -
     if converted is None:
         raise PipelineError(f"{where} expects {EXPECTED[kind]}, got '{text}'")
     return converted
+
+
+def split_tuple(text: str) -> tuple[str, ...]:
+    """`(2,4)`, `[2:4]` or `2,4` as its parts."""
+    inner = text.strip()
+    if inner[:1] in "([" and inner[-1:] in ")]":
+        inner = inner[1:-1]
+    return tuple(part.strip() for part in re.split(r"[,:]", inner) if part.strip())
 
 
 def scalar(value: str | int | float | bool, kind: type) -> Any:

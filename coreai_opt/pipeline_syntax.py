@@ -70,7 +70,9 @@ class Translator:
         start, depth, quote = self.pos, 0, None
         while self.pos < len(self.text):
             char = self.text[self.pos]
-            if quote:
+            if quote and char == "\\":
+                self.pos += 1  # skip the escaped character (a quote or a backslash)
+            elif quote:
                 quote = None if char == quote else quote
             elif char in "\"'":
                 quote = char
@@ -138,24 +140,14 @@ class Translator:
 
 
 def spec_value(raw: str) -> str | None:
-    """xDSL's spelling of one value: quoted text, a tuple of those, or None for `none`."""
+    """xDSL's spelling of one value: quoted text (the pass converts it), None for `none`."""
     if raw.lower() in NONE_WORDS:
         return None
-    if raw[:1] in "([" and raw[-1:] in ")]":
-        parts = [part.strip() for part in re.split(r"[,:]", raw[1:-1]) if part.strip()]
-        return ",".join(string_literal(unquoted(part)) for part in parts) or '""'
-    return string_literal(unquoted(raw))
-
-
-def unquoted(raw: str) -> str:
-    """The text of a value, without its quotes if it is quoted."""
+    text = raw
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
-        return raw[1:-1].replace("\\" + raw[0], raw[0])
-    return raw
-
-
-def string_literal(text: str) -> str:
-    """`text` as an xDSL string literal."""
+        text = re.sub(r"\\([\\" + raw[0] + "])", r"\1", raw[1:-1])
+    if re.search(r"[\r\f\v]", text):
+        raise PipelineError(f"option values cannot hold \\r, \\f or \\v characters: {raw!r}")
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 

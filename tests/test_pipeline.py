@@ -338,3 +338,66 @@ def test_pass_objects_are_immutable_values() -> None:
     assert hash(optimize) == hash(get_pass_class("optimize")())
     with pytest.raises(AttributeError):
         optimize.name = "other"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- xDSL's parser
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("optimize", "optimize"),
+        (
+            "builtin.module(sparsify<target_sparsity=0.5,n_m_ratio=none>,palettize{n-bits=4})",
+            'sparsify{target_sparsity="0.5" n_m_ratio},palettize{n-bits="4"}',
+        ),
+        ("sparsify<n_m_ratio=[2:4]>", 'sparsify{n_m_ratio="[2:4]"}'),
+        ("quantize<include='a\"b'>", 'quantize{include="a\\"b"}'),
+        ("quantize<include=^w\\.[0-3]$>", 'quantize{include="^w\\\\.[0-3]$"}'),
+        ("cast_to_fp16", "cast-to-fp16"),
+    ],
+)
+def test_our_syntax_becomes_an_xdsl_spec(text: str, spec: str) -> None:
+    """What xDSL's `parse_pipeline` is given: `{}` options, quoted values, bare `none`."""
+    from coreai_opt.pipeline_syntax import to_xdsl_spec
+
+    assert to_xdsl_spec(text, lambda name: get_pass_class(name).name) == spec
+
+
+@pytest.mark.parametrize(
+    ("text", "include"),
+    [
+        ("quantize<include=^layers\\.[0-3]\\.(q|k)_proj$>", "^layers\\.[0-3]\\.(q|k)_proj$"),
+        ("quantize<include=[abc]>", "[abc]"),
+        ("quantize<include='a,b c'>", "a,b c"),
+        ('quantize<include="a\\"b\\\\\\d">', 'a"b\\\\d'),
+        ('quantize<include="none">', "none"),
+        ("quantize<include=none>", None),
+    ],
+)
+def test_regular_expressions_as_values(text: str, include: str | None) -> None:
+    """Bare values are taken literally; in quotes, `\\"` and `\\\\` are escapes."""
+    (built,) = Pipeline.parse(text).passes
+    assert built.include == include
+    assert Pipeline.parse(str(Pipeline([built]))) == Pipeline([built])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\f\v"),
+        max_size=12,
+    )
+)
+def test_any_regular_expression_prints_back(text: str) -> None:
+    """`str(pipeline)` quotes and escapes what it must: any pattern parses back equal."""
+    import re
+
+    pipeline = Pipeline([get_pass_class("quantize")(include=re.escape(text) or None)])
+    assert Pipeline.parse(str(pipeline)) == pipeline
+
+
+def test_characters_xdsl_strings_cannot_hold_are_one_line_errors() -> None:
+    """A carriage return in a value: a PipelineError, not a parser traceback."""
+    with pytest.raises(PipelineError, match="cannot hold"):
+        Pipeline.parse("quantize<include='a\rb'>")

@@ -2,13 +2,13 @@
 // naming the constant and leaves them as they are; f64 weights are skipped too.
 
 // RUN: coreai-opt %s -p "palettize<weight_num_threshold=0>" 2>&1 | filecheck %s --check-prefix=PAL
-// PAL: non_finite_weights.mlir:20:5: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values (non-finite weights are never compressed)
+// PAL: non_finite_weights.mlir:19:5: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values (non-finite weights are never compressed)
 // PAL: %w = coreai.constant dense<{{\[\[}}0x7E00, 1.000000e+00, 0xFC00, 5.000000e-01]
 // PAL-NOT: lut_to_dense
 
 // RUN: coreai-opt %s -p "quantize<weight_num_threshold=0>" 2>&1 >/dev/null | filecheck %s --check-prefix=QUANT
-// QUANT-DAG: non_finite_weights.mlir:20:5: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values
-// QUANT-DAG: non_finite_weights.mlir:24:5: warning: skipping constant 'v' (tensor<2x4xf64>): f64 weights are not compressed: Core AI's compression ops have no f64 form
+// QUANT-DAG: non_finite_weights.mlir:19:5: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values
+// QUANT-DAG: non_finite_weights.mlir:23:5: warning: skipping constant 'v' (tensor<2x4xf64>): f64 weights are not compressed: Core AI's compression ops have no f64 form
 
 // RUN: coreai-opt %s -p "sparsify<weight_num_threshold=0>" --mlir-pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=SPARSE
 // SPARSE: warning: skipping constant 'w' (tensor<2x4xf16>): holds 1 NaN and 1 -inf values

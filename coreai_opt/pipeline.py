@@ -206,8 +206,8 @@ def parse_passes(text: str) -> list[CoreAIPass]:
     spec = to_xdsl_spec(text, lambda name: get_pass_class(name).name)
     try:
         specs = list(parse_pipeline(spec))
-    except ArgSpecParseError as error:  # e.g. a character xDSL strings cannot hold
-        raise PipelineError(f"invalid pipeline '{text}': {error}") from None
+    except ArgSpecParseError:  # a registered pass name xDSL cannot spell (`my.pass`)
+        raise PipelineError(f"xDSL cannot parse '{spec}' (the pipeline '{text}')") from None
     return [get_pass_class(item.name).from_spec(item) for item in specs]
 
 

@@ -5,11 +5,11 @@
 
 `xdsl.utils.arg_spec.parse_pipeline` then reads the spec. This shim only covers what xDSL's
 syntax lacks or reads differently: `<...>` option lists, commas between options (xDSL reads
-`k=1,2` as a tuple), the `builtin.module(...)` anchor, `none`, tuples written `(2,4)` or
-`[2:4]`, single quotes, bare values holding regular-expression characters (`^w[0-3]$`), and
-the stricter checks (an option given twice, a stray comma, a key without a value), each
-reported at its column. Every value is handed over as a quoted string; the pass converts it
-to the option's type (`coreai_opt.pass_options.spec_value`).
+`k=1,2` as a tuple), the `builtin.module(...)` anchor, `none`, single quotes, bare values
+holding regular-expression characters (`^w[0-3]$`), brackets in values (tuples `(2,4)`),
+and the stricter checks (an option given twice, a stray comma, a key without a value), each
+reported at its column. Every value is handed over as one quoted string; the pass converts
+it to the option's type, splitting tuples (`coreai_opt.pass_options.spec_value`).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class Translator:
             if key.replace("-", "_") in seen:
                 raise self.error(f"pass '{pass_name}': option '{key}' is given twice", start)
             seen.add(key.replace("-", "_"))
-            value = spec_value(self.value(closer))
+            value = xdsl_value(self.value(closer))
             items.append(key if value is None else f"{key}={value}")
             if self.accept(",") and (self.at_end_or(closer) or self.text[self.pos] == ","):
                 raise self.error("expected an option name after ','")
@@ -139,7 +139,7 @@ class Translator:
         return specs
 
 
-def spec_value(raw: str) -> str | None:
+def xdsl_value(raw: str) -> str | None:
     """xDSL's spelling of one value: quoted text (the pass converts it), None for `none`."""
     if raw.lower() in NONE_WORDS:
         return None

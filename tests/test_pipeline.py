@@ -401,3 +401,21 @@ def test_characters_xdsl_strings_cannot_hold_are_one_line_errors() -> None:
     """A carriage return in a value: a PipelineError, not a parser traceback."""
     with pytest.raises(PipelineError, match="cannot hold"):
         Pipeline.parse("quantize<include='a\rb'>")
+
+
+def test_a_pass_name_xdsl_cannot_spell_is_a_one_line_error() -> None:
+    """xDSL's parser refuses `.` in pass names: the failure is one PipelineError line."""
+
+    @dataclass(frozen=True)
+    class DottedPass(ProbePass):
+        """A pass whose name has a dot."""
+
+        name = "test.dotted"
+
+    register_pass(DottedPass)
+    try:
+        with pytest.raises(PipelineError) as info:
+            Pipeline.parse("test.dotted")
+        assert "xDSL cannot parse" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        pipeline_module._REGISTRY.pop(DottedPass.name, None)

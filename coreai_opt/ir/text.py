@@ -491,7 +491,34 @@ class CoreAIParser(Parser):
             self._consume_token()
             marker = f"{DEFERRED_LOCATION}{token.span.start} {token.text}"
             return NameLoc(StringAttr(marker), NoneAttr())
-        return super()._parse_location()
+        if token.kind == MLIRTokenKind.BARE_IDENT and token.text == "fused":
+            return self._parse_fused_location()
+        location = super()._parse_location()
+        if isinstance(location, FileLineColLoc):
+            self._skip_location_range_end()
+        return location
+
+    def _parse_fused_location(self) -> FusedLoc:
+        """`fused<metadata>[locs]` as well as `fused[locs]` (xDSL reads only the latter)."""
+        self._consume_token()
+        metadata: Attribute = NoneAttr()
+        if self.parse_optional_punctuation("<") is not None:
+            metadata = self.parse_attribute()
+            self.parse_punctuation(">", " after fused location metadata")
+        locations = self.parse_comma_separated_list(self.Delimiter.SQUARE, self._parse_location)
+        return FusedLoc(tuple(locations), metadata)
+
+    def _skip_location_range_end(self) -> None:
+        """MLIR's `"f":l:c to l2:c2` / `to :c2` ranges keep their start only (xDSL has no
+        range location; the bytecode reader does the same)."""
+        if self._current_token.text != "to":
+            return
+        self._consume_token()
+        if self.parse_optional_punctuation(":") is None:
+            self.parse_integer(False, False)
+            if self.parse_optional_punctuation(":") is None:
+                return
+        self.parse_integer(False, False)
 
     def _parse_alias_def(self):
         token = self._current_token
@@ -513,6 +540,7 @@ class CoreAIParser(Parser):
     def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
         module = super().parse_module(allow_implicit_module)
         resolve_deferred_locations(self, module)
+        drop_empty_name_hints(module)
         return module
 
     def parse_shape_dimension(self, allow_dynamic: bool = True) -> int:
@@ -603,6 +631,20 @@ class CoreAIParser(Parser):
         except VerifyException as error:
             self.raise_error(str(error), key_pos, self.pos)
         return attr
+
+
+def drop_empty_name_hints(module: ModuleOp) -> None:
+    """Forget names xDSL reduced to "" (`%_0` loses its `_0` suffix): MLIR allows them,
+    but xDSL refuses "" when the value is cloned, so copying the program would fail."""
+    for op in module.walk():
+        for result in op.results:
+            if result.name_hint == "":
+                result._name = None
+        for region in op.regions:
+            for block in region.blocks:
+                for arg in block.args:
+                    if arg.name_hint == "":
+                        arg._name = None
 
 
 def resolve_deferred_locations(parser: CoreAIParser, module: ModuleOp) -> None:
@@ -708,7 +750,7 @@ def literal_to_array(
             if signless and signed and value > (1 << (width - 1)) - 1:
                 value -= 1 << width
             values.append(value)
-        return np.array(values, dtype=np.int64).astype(dtype)
+        return np.array(values, dtype=np.uint64 if dtype == np.uint64 else np.int64).astype(dtype)
     bits_dtype = np.dtype(f"u{dtype.itemsize}")
     out = np.empty(len(elements), dtype=dtype)
     for index, element in enumerate(elements):

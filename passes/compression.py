@@ -241,6 +241,13 @@ def candidates(
             run.count("constants-skipped", 1, "Eligible constants skipped (see warnings)")
             continue
         if not is_weight_sized(op, threshold):
+            if is_weight_sized(op, 0) and not already_compressed(op):  # a report note, no warning
+                count = dense_element_count(op)
+                run.leave_dense(
+                    weight_identity(op),
+                    f"{count} element{'' if count == 1 else 's'}, not more than "
+                    f"weight_num_threshold={threshold}",
+                )
             continue
         if not is_eligible(op, threshold):
             if not already_compressed(op):

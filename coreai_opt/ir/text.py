@@ -407,6 +407,12 @@ DEFERRED_LOCATION = "\0coreai-opt deferred location alias "
 """Marks a `loc(#alias)` whose alias is defined later in the file (MLIR allows it)."""
 
 
+NO_CUSTOM_FORMAT = "does not have a custom format"
+"""xDSL's message for an unregistered op written in a custom form."""
+CUSTOM_OP_NAME = re.compile(r"(?:%[^=]*=\s*)?([A-Za-z_][\w$.]*)")
+"""The op name after an optional result list, from the op's start."""
+
+
 class CoreAIParser(Parser):
     """xDSL's parser, with blob-backed `dense_resource`, Core AI's op syntaxes
     (dialects/syntax.py), MLIR's `%r:N` result groups and location aliases defined after
@@ -439,6 +445,10 @@ class CoreAIParser(Parser):
         try:
             op = super().parse_operation()
             results = self.result_lists[depth] if len(self.result_lists) > depth else []
+        except ParseError as error:
+            if NO_CUSTOM_FORMAT not in error.msg:
+                raise
+            self.raise_unknown_custom_op(start)
         finally:
             del self.result_lists[depth:]
         if not self.explicit_location:
@@ -451,6 +461,20 @@ class CoreAIParser(Parser):
             separate_results=len(results) > 1 if len(op.results) > 1 else None,
         )
         return op
+
+    def raise_unknown_custom_op(self, start: int) -> None:
+        """An op of another dialect written in a custom form (xDSL knows no such form):
+        name it at its name, as mlir-opt does, instead of xDSL's internal message."""
+        content = self.lexer.input.content
+        match = CUSTOM_OP_NAME.match(content, start)
+        name_start = match.start(1) if match else start
+        name = match.group(1) if match else "?"
+        self.raise_error(
+            f"custom op '{name}' is unknown (ops outside the coreai dialect must be "
+            f'written in MLIR\'s generic form: "{name}"(...) : (...) -> (...))',
+            name_start,
+            name_start + len(name),
+        )
 
     def parse_optional_type(self):
         """Types, with the text of each `tensor<...>` parsed once per file.

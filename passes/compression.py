@@ -314,8 +314,13 @@ def compress_all(
     chosen = list(candidates(module, threshold, run, selector))
     for pattern in selector.unmatched() if selector is not None else ():
         run.warn(f"{run.pass_name}: {pattern} matched no weight")
+    compressed: dict[tuple, tuple[object, list[Operation]]] = {}
     for candidate in progress(chosen, run.pass_name):
         op = candidate.op
+        shared = shared_weight_key(candidate)
+        if shared is not None and shared in compressed:  # a blob another constant also uses
+            replace_constant(op, clone_chain(compressed[shared][1]), run)
+            continue
         try:
             if not numerics_check_finite and not all_finite(candidate.weight):
                 raise NonFiniteWeightError
@@ -333,7 +338,31 @@ def compress_all(
             continue
         original = op.value
         replace_constant(op, new_ops, run)
+        if shared is not None:
+            compressed[shared] = (original, new_ops)  # keeps the blob (and its id) alive
         release_weight_pages(original)
+
+
+def shared_weight_key(candidate: Candidate) -> tuple | None:
+    """What makes two constants the same weight to compress: the same resource blob, read
+    as the same type with the same axes (e.g. the `main` and `prefill` graphs of one LLM).
+    Compressing it once keeps one copy of the compressed data, as the input had one."""
+    blob = getattr(getattr(candidate.op.value, "blob", None), "data", None)
+    if blob is None:
+        return None
+    return (
+        id(blob),
+        candidate.op.result.type,
+        candidate.output_axis,
+        candidate.input_axis,
+        candidate.feeds_sparse_values,
+    )
+
+
+def clone_chain(ops: list[Operation]) -> list[Operation]:
+    """Detached copies of a compressed chain; its constants share the original's blobs."""
+    mapping: dict = {}
+    return [op.clone(value_mapper=mapping) for op in ops]
 
 
 def release_weight_pages(value: Attribute) -> None:

@@ -85,7 +85,8 @@ class ProgramReport:
             shape = "x".join(map(str, w.shape))
             snr = "" if w.snr_db is None else f"{w.snr_db:7.2f}"
             lines.append(
-                f"{w.name[:24]:<24} {shape:<14} {w.consumer[:22]:<22} {w.original_dtype:<6} "
+                f"{tail(w.name, 24):<24} {shape:<14} {tail(w.consumer, 22):<22} "
+                f"{w.original_dtype:<6} "
                 f"{w.scheme[:48]:<48} {w.stored_bytes:>12,} {w.bits_per_weight:6.2f} {snr:>7}"
                 + (f"  ({w.note})" if w.note else "")
             )
@@ -101,6 +102,12 @@ class ProgramReport:
 
 
 # --------------------------------------------------------------------------- chains
+
+
+def tail(text: str, width: int) -> str:
+    """`text`, or its end after an ellipsis when longer than `width`: a weight named by its
+    location keeps `file:line:col`, an op name its last word."""
+    return text if len(text) <= width else "\u2026" + text[-(width - 1) :]
 
 
 def chain_constants(value: SSAValue) -> list[ConstantOp] | None:
@@ -260,7 +267,7 @@ def weight_entries(
     if originals is not None:
         dense = program.copy()
         DecompressPass().run(dense.module, PassRun("decompress"))
-        restored = {identity(v): elements_array(v.owner.value) for v, _ in dense_roots(dense)}
+        restored = restored_weights(program, dense)
     entries = []
     for value, consumer in weight_roots(program.module):
         key = identity(value)
@@ -288,6 +295,24 @@ def weight_entries(
             )
         )
     return entries, energies
+
+
+def restored_weights(program, dense) -> dict[str, np.ndarray]:
+    """The values of `program`'s weights in its decompressed copy `dense`, by identity.
+
+    Matched by position (decompression replaces each chain by one constant in place): the
+    constant decompress builds is named after the chain's data constant, which for an
+    unnamed weight (Apple's `%0 = coreai.constant`) is not the weight's identity."""
+    compressed = [value for value, _ in weight_roots(program.module)]
+    restored = [value for value, _ in weight_roots(dense.module)]
+    if len(compressed) != len(restored) or not all(
+        isinstance(value.owner, ConstantOp) for value in restored
+    ):
+        return {identity(v): elements_array(v.owner.value) for v, _ in dense_roots(dense)}
+    return {
+        identity(before): elements_array(after.owner.value)
+        for before, after in zip(compressed, restored, strict=True)
+    }
 
 
 def dense_roots(program) -> Iterator[tuple[SSAValue, Operation]]:

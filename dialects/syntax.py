@@ -509,7 +509,7 @@ def signature_fits(syntax: OpSyntax, op: Operation) -> bool:
     operands, results = len(op.operands), len(op.results)
     match syntax.signature:
         case Signature.BARE_ARROW | Signature.BARE_TO:
-            return operands == 1 and results == 1
+            return operands == 1  # several results print parenthesised: `T -> (U, V)`
         case Signature.RESULTS:
             return operands == 0 and results > 0
         case Signature.OPERANDS:

@@ -174,12 +174,18 @@ class OpaqueCoreAIType(ParametrizedAttribute, TypeAttribute):
             printer.print_string(f"<{self.body.data}>")
 
 
+PARAMETER_FIELDS = {"__doc__": None, "__annotations__": {"body": StringAttr}}
+"""Redeclares the body parameter on each per-mnemonic class: xDSL compares and hashes
+attributes by the fields the class itself declares, and without it every
+`#coreai.composite_declaration<...>` would equal every other (bytecode would then keep one)."""
+
+
 @cache
 def attribute_class(mnemonic: str) -> type[CoreAIAttr]:
     """The attribute class printed `#coreai.<mnemonic>`, created once per mnemonic."""
     class_name = "".join(part.title() for part in re.split(r"[._]", mnemonic)) + "Attr"
     return irdl_attr_definition(
-        type(class_name, (CoreAIAttr,), {"name": f"coreai.{mnemonic}", "__doc__": None})
+        type(class_name, (CoreAIAttr,), {"name": f"coreai.{mnemonic}", **PARAMETER_FIELDS})
     )
 
 
@@ -188,7 +194,7 @@ def type_class(mnemonic: str) -> type[OpaqueCoreAIType]:
     """The type class printed `!coreai.<mnemonic>`, created once per mnemonic."""
     class_name = "".join(part.title() for part in re.split(r"[._]", mnemonic)) + "Type"
     return irdl_attr_definition(
-        type(class_name, (OpaqueCoreAIType,), {"name": f"coreai.{mnemonic}", "__doc__": None})
+        type(class_name, (OpaqueCoreAIType,), {"name": f"coreai.{mnemonic}", **PARAMETER_FIELDS})
     )
 
 

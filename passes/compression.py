@@ -268,6 +268,28 @@ def release_weight_pages(value: Attribute) -> None:
         release_pages(value.blob.data.data)
 
 
+def shared_weight_key(candidate: Candidate) -> tuple | None:
+    """What makes two constants the same weight to compress: the same resource blob, read
+    as the same type with the same axes (e.g. the `main` and `prefill` graphs of one LLM).
+    Compressing it once keeps one copy of the compressed data, as the input had one."""
+    blob = getattr(getattr(candidate.op.value, "blob", None), "data", None)
+    if blob is None:
+        return None
+    return (
+        id(blob),
+        candidate.op.result.type,
+        candidate.output_axis,
+        candidate.input_axis,
+        candidate.feeds_sparse_values,
+    )
+
+
+def clone_chain(ops: list[Operation]) -> list[Operation]:
+    """Detached copies of a compressed chain; its constants share the original's blobs."""
+    mapping: dict = {}
+    return [op.clone(value_mapper=mapping) for op in ops]
+
+
 # --------------------------------------------------------------------------- the pattern
 
 
@@ -288,6 +310,8 @@ class CompressConstant(RewritePattern, ABC):
         self.threshold = compression.weight_num_threshold
         self.selector = WeightSelector(compression.name, compression.include, compression.exclude)
         self.ticker: Ticker | None = None
+        self.compressed: dict[tuple, tuple[Attribute, list[Operation]]] = {}
+        """Chains built for weights held in a resource blob, by `shared_weight_key`."""
 
     @abstractmethod
     def compress(self, candidate: Candidate) -> list[Operation]:
@@ -297,6 +321,10 @@ class CompressConstant(RewritePattern, ABC):
     def match_and_rewrite(self, op: ConstantOp, rewriter: PatternRewriter) -> None:
         candidate = self.candidate(op)
         if candidate is None:
+            return
+        shared = shared_weight_key(candidate)
+        if shared is not None and shared in self.compressed:  # a blob another constant reads
+            self.replace(op, clone_chain(self.compressed[shared][1]), rewriter)
             return
         try:
             if not self.numerics_check_finite and not all_finite(candidate.weight):
@@ -308,7 +336,10 @@ class CompressConstant(RewritePattern, ABC):
         except SkipConstant as reason:
             self.skip(op, str(reason))
             return
+        original = op.value
         self.replace(op, new_ops, rewriter)
+        if shared is not None:
+            self.compressed[shared] = (original, new_ops)  # keeps the blob (and its id) alive
 
     def candidate(self, op: ConstantOp) -> Candidate | None:
         """`op` with its weight and axes when it is to be compressed; else None, after the
@@ -324,6 +355,13 @@ class CompressConstant(RewritePattern, ABC):
             self.skip(op, F64_REASON)
             return None
         if not is_weight_sized(op, self.threshold):
+            if is_weight_sized(op, 0) and not already_compressed(op):  # a report note, no warning
+                count = dense_element_count(op)
+                run.leave_dense(
+                    weight_identity(op),
+                    f"{count} element{'' if count == 1 else 's'}, not more than "
+                    f"weight_num_threshold={self.threshold}",
+                )
             return None
         if not is_eligible(op, self.threshold):
             if not already_compressed(op):

@@ -182,3 +182,37 @@ def test_json_is_strict_for_every_snr():
     report.snr_db = math.nan  # never produced; refused rather than written as NaN
     with pytest.raises(ValueError):
         report.to_json()
+
+
+def test_unnamed_weights_have_an_snr():
+    """Apple prints weights as `%0 = coreai.constant ...` (no name): the report still finds
+    each compressed weight's original (the decompressed copy is matched by position)."""
+    text = program_text(WEIGHT).replace("%w =", "%0 =").replace("%w,", "%0,")
+    original = AIProgram.parse(text, "model.mlir")
+    compressed = original.copy()
+    Pipeline.parse("quantize<dtype=int8,weight_num_threshold=0>").run(compressed)
+    [entry] = [w for w in compression_report(original, compressed).weights if w.shape == [2, 8]]
+    assert entry.name == "model.mlir:3:5"
+    assert entry.scheme.startswith("int8") and entry.snr_db is not None and entry.snr_db > 30
+
+
+def test_table_keeps_the_end_of_long_names():
+    """A weight named by its location keeps `file:line:col`; an op name its last word."""
+    from coreai_opt.inspection import tail
+
+    assert tail("short", 24) == "short"
+    assert tail("/a/very/long/path/to/model.mlir:120:5", 24) == "\u2026ath/to/model.mlir:120:5"
+    assert len(tail("coreai.decomposable.broadcasting_mul", 22)) == 22
+
+
+def test_weights_at_or_below_the_threshold_say_so():
+    """A weight the passes skip for its size is not silently dense: the report says why."""
+    original = AIProgram.parse(program_text(WEIGHT))
+    compressed = original.copy()
+    pipeline = Pipeline.parse("quantize<dtype=int8,weight_num_threshold=16>")
+    pipeline.run(compressed)
+    left = {name: reason for run in pipeline.runs for name, reason in run.left_dense.items()}
+    report = compression_report(original, compressed, left)
+    [entry] = [w for w in report.weights if w.name == "w"]
+    assert entry.scheme == "dense f16"
+    assert entry.note == "left dense: 16 elements, not more than weight_num_threshold=16"

@@ -102,3 +102,25 @@ def test_compare_is_exported_at_the_top_level() -> None:
     from coreai_opt.interpreter import compare
 
     assert coreai_opt.compare is compare
+
+
+def test_random_index_inputs_follow_invoke_into_the_callee() -> None:
+    """An integer input that a composite graph uses as gather indices gets valid indices."""
+    program = AIProgram.parse(
+        """
+module {
+  coreai.graph private noinline @lookup(%arg0: tensor<3x2xf32>, %arg1: tensor<5x1xsi32>) -> tensor<5x2xf32> {
+    %0 = coreai.gather_nd %arg0 at %arg1 : (tensor<3x2xf32>, tensor<5x1xsi32>) to tensor<5x2xf32>
+    coreai.output %0 : tensor<5x2xf32>
+  }
+  coreai.graph @main(%arg0: tensor<5x1xsi32> {coreai.name = "ids"}) -> (tensor<5x2xf32>) {
+    %0 = coreai.constant dense<1.000000e+00> : tensor<3x2xf32>
+    %1 = coreai.invoke @lookup(%0, %arg0)  : (tensor<3x2xf32>, tensor<5x1xsi32>) -> tensor<5x2xf32>
+    coreai.output %1 : tensor<5x2xf32>
+  }
+}
+"""  # noqa: E501
+    )
+    for seed in range(20):
+        ids = random_inputs(program, seed=seed)["ids"]
+        assert ids.min() >= 0 and ids.max() < 3

@@ -715,3 +715,90 @@ def test_conv2d_property_against_direct_loops(
     ]
     got = run_one("coreai.conv2d", [x, w], tensor_type(expected.shape, np.float32), consts)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- ops of the other half
+
+
+def test_broadcasting_where_is_torch_where() -> None:
+    cond = np.array([[True], [False]])
+    a, b = normal(2, 3), np.array(7.0, np.float32)
+    got = run_one(B + "where", [cond, a, b], tensor_type((2, 3), np.float32))
+    np.testing.assert_array_equal(got, [a[0], [7.0, 7.0, 7.0]])
+
+
+def test_sum_pool_3d() -> None:
+    x = np.arange(2 * 3 * 3 * 4, dtype=np.float32).reshape(1, 2, 3, 3, 4)
+    ks, one = np.array([2, 2, 2], np.uint32), np.array([1, 1, 1], np.uint32)
+    got = run_one(
+        "coreai.sum_pool_3d", [x], tensor_type((1, 2, 2, 2, 3), np.float32), [ks, one, one]
+    )
+    expected = np.zeros((1, 2, 2, 2, 3), np.float32)
+    for d, h, w in np.ndindex(2, 2, 3):
+        expected[0, :, d, h, w] = x[0, :, d : d + 2, h : h + 2, w : w + 2].sum(axis=(1, 2, 3))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_sum_pool_kernel_rank_must_match_the_input() -> None:
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    ks = np.array([2, 2, 2], np.uint32)
+    with pytest.raises(CoreAIError, match=r"coreai\.sum_pool_3d: a 3-d kernel for a rank-4 input"):
+        run_one("coreai.sum_pool_3d", [x], tensor_type((1, 1, 2, 2), np.float32), [ks, ks, ks])
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "step", "dtype", "expected"),
+    [
+        (0, 5, 1, np.int32, [0, 1, 2, 3, 4]),  # torch.arange(0, 5)
+        (2, -3, -2, np.int32, [2, 0, -2]),  # torch.arange(2, -3, -2)
+        (0, 8, 2, np.float32, [0.0, 2.0, 4.0, 6.0]),
+        (0.5, 2.0, 0.5, np.float32, [0.5, 1.0, 1.5]),
+        (3, 3, 1, np.int32, []),
+    ],
+)
+def test_range_is_torch_arange(start, end, step, dtype, expected) -> None:
+    bounds = [
+        np.array(v, np.float32 if isinstance(v, float) else np.int32) for v in (start, end, step)
+    ]
+    got = run_one("coreai.range", bounds, tensor_type((-1,), dtype))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.array(expected, dtype))
+
+
+def test_range_with_a_zero_step_is_an_error() -> None:
+    bounds = [np.array(v, np.int32) for v in (0, 4, 0)]
+    with pytest.raises(CoreAIError, match=r"coreai.range: invalid range \(0.0, 4.0, 0.0\)"):
+        run_one("coreai.range", bounds, tensor_type((-1,), np.int32))
+
+
+def test_sort_and_argsort_are_stable_torch_sort() -> None:
+    # torch.sort(x, dim=1, descending=d, stable=True): ties keep their input order, NaN is largest
+    x = np.array([[3.0, 1.0, 3.0, np.nan, 2.0], [0.0, -1.0, 0.0, 5.0, -1.0]], np.float32)
+    axis = np.array(1, np.int32)
+    for descending, order in (
+        (True, [[3, 0, 2, 4, 1], [3, 0, 2, 1, 4]]),
+        (False, [[1, 4, 0, 2, 3], [1, 4, 0, 2, 3]]),
+    ):
+        flags = [np.array(descending), np.array(True)]
+        indices = run_one("coreai.argsort", [x], tensor_type((2, 5), np.int32), [axis, *flags])
+        values = run_one("coreai.sort", [x], tensor_type((2, 5), np.float32), [axis, *flags])
+        np.testing.assert_array_equal(indices, order)
+        np.testing.assert_array_equal(values, np.take_along_axis(x, np.array(order), axis=1))
+
+
+def test_interpolate_nearest_neighbor_repeats_pixels() -> None:
+    # torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+    x = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
+    consts = [
+        np.array([1, 1, 4, 4], np.int32),
+        np.array([1, 1, 2, 2], np.float32),
+        np.zeros(4, np.float32),
+    ]
+    got = run_one(
+        "coreai.interpolate",
+        [x],
+        tensor_type((1, 1, 4, 4), np.float32),
+        consts,
+        suffix=" {interpolation_mode = #coreai.interpolation_mode<nearest_neighbor>}",
+    )
+    np.testing.assert_array_equal(got[0, 0], np.repeat(np.repeat(x[0, 0], 2, 0), 2, 1))

@@ -147,3 +147,40 @@ def test_generic_form_reads_back() -> None:
         program = AIProgram.parse(text, name)
         again = AIProgram.parse(program.to_text(generic=True), name)
         assert without_names(again) == without_names(program), name
+
+
+@needs_corpus
+def test_bundle_round_trip(tmp_path: Path) -> None:
+    """text → .aimodel → text gives the same text (names aside)."""
+    for index, (name, text) in enumerate(PROGRAMS):
+        program = AIProgram.parse(text, name)
+        bundle = tmp_path / f"p{index}.aimodel"
+        program.save_asset(bundle)
+        assert without_names(AIProgram.load(bundle)) == without_names(program), name
+
+
+@needs_corpus
+def test_locations_print_and_read_back() -> None:
+    """With debug info every location read is printed, and the print reads back to itself."""
+    for name, text in PROGRAMS:
+        printed = AIProgram.parse(text, name).to_text(debuginfo=True)
+        assert AIProgram.parse(printed, name).to_text(debuginfo=True) == printed, name
+        if "loc(" in re.sub(r"(?m)//.*$", "", text):
+            assert "loc(" in printed, name
+
+
+@needs_corpus
+def test_every_program_runs_or_names_what_it_cannot_run() -> None:
+    """The executor runs each program on seeded inputs, or stops with one located line."""
+    from coreai_opt.errors import CoreAIError
+    from coreai_opt.interpreter import Interpreter, random_inputs
+
+    for name, text in PROGRAMS:
+        program = AIProgram.parse(text, name)
+        graph = "main" if "@main" in text else re.search(r"coreai\.graph [\w ]*@([\w.]+)", text)[1]
+        try:
+            Interpreter(program).run(random_inputs(program, graph), graph)
+        except CoreAIError as error:
+            message = str(error)
+            assert re.match(rf"{re.escape(name)}:\d+:\d+: error: ", message), message
+            assert "\n" not in message, message

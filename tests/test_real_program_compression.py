@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -177,3 +178,53 @@ def test_every_pass_runs_on_every_real_program(pipeline: str) -> None:
         program = AIProgram.parse(text, name)
         Pipeline.parse(pipeline).run(program)
         AIProgram.parse(str(program), name)
+
+
+TWO_ENTRY_POINTS = """module {
+  coreai.graph @main(%x: tensor<1x64xf16>) -> (tensor<1x32xf16>) {
+    %w = coreai.constant dense_resource<shared> : tensor<32x64xf16>
+    %p = coreai.constant dense<[1, 0]> : tensor<2xui32>
+    %t = coreai.transpose %w, %p : (tensor<32x64xf16>, tensor<2xui32>) -> tensor<64x32xf16>
+    %y = coreai.decomposable.broadcasting_batch_matmul %x, %t : (tensor<1x64xf16>, tensor<64x32xf16>) -> tensor<1x32xf16>
+    coreai.output %y : tensor<1x32xf16>
+  }
+  coreai.graph @prefill(%x: tensor<1x64xf16>) -> (tensor<1x32xf16>) {
+    %w = coreai.constant dense_resource<shared> : tensor<32x64xf16>
+    %p = coreai.constant dense<[1, 0]> : tensor<2xui32>
+    %t = coreai.transpose %w, %p : (tensor<32x64xf16>, tensor<2xui32>) -> tensor<64x32xf16>
+    %y = coreai.decomposable.broadcasting_batch_matmul %x, %t : (tensor<1x64xf16>, tensor<64x32xf16>) -> tensor<1x32xf16>
+    coreai.output %y : tensor<1x32xf16>
+  }
+}"""
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        "quantize<dtype=int4,granularity=per_block,block_size=16>",
+        "palettize<n_bits=4>",
+        "sparsify<target_sparsity=0.5>,palettize<n_bits=2>",
+    ],
+)
+def test_a_weight_two_graphs_share_is_compressed_once(pipeline: str) -> None:
+    """Two entry points reading one resource (an LLM's `main` and `prefill`): the output
+    keeps one copy of the compressed weight, both graphs use it, and its values are those
+    of compressing either constant alone."""
+    from coreai_opt.interpreter import run
+
+    weight = np.random.default_rng(3).standard_normal((32, 64)).astype(np.float16)
+    program = program_with(TWO_ENTRY_POINTS, shared=weight)
+    Pipeline.parse(pipeline.replace(">", ",weight_num_threshold=0>")).run(program)
+    text = str(program)
+    resources = text[text.index("{-#") :]
+    main, prefill = text.split("coreai.graph @prefill")
+    keys = set(re.findall(r"dense_resource<([\w.]+)>", main))
+    assert keys == set(re.findall(r"dense_resource<([\w.]+)>", prefill))
+    assert resources.count("0x") == len(keys)  # each compressed blob once
+    alone = program_with(TWO_ENTRY_POINTS.split("  coreai.graph @prefill")[0] + "}", shared=weight)
+    Pipeline.parse(pipeline.replace(">", ",weight_num_threshold=0>")).run(alone)
+    x = {"x": np.random.default_rng(4).standard_normal((1, 64)).astype(np.float16)}
+    expected = run(alone, x)
+    for graph in ("main", "prefill"):
+        got = run(program, x, graph=graph)
+        assert all(np.array_equal(got[k], expected[k]) for k in expected)

@@ -547,3 +547,21 @@ def test_integer_array_attributes_print_back_unchanged() -> None:
 }
 """
     assert str(AIProgram.parse(text)) == text
+
+
+def test_coreai_attributes_and_types_compare_by_body() -> None:
+    """Attributes (and opaque types) of one mnemonic are equal exactly when their bodies
+    are: a table keyed by them (bytecode's) must never merge two declarations."""
+    from coreai_opt.dialects.types import coreai_attr, type_class
+    from xdsl.dialects.builtin import StringAttr
+
+    rope, norm = (
+        coreai_attr("composite_declaration", '"rope"'),
+        coreai_attr("composite_declaration", '"rms_norm"'),
+    )
+    assert rope != norm and len({rope, norm}) == 2
+    assert rope == coreai_attr("composite_declaration", '"rope"')
+    assert hash(rope) == hash(coreai_attr("composite_declaration", '"rope"'))
+    opaque = type_class("opaque")
+    assert opaque(StringAttr("a")) != opaque(StringAttr("b"))
+    assert opaque(StringAttr("a")) == opaque(StringAttr("a"))

@@ -277,7 +277,7 @@ for _name in UNARY:
     unary_kernel(_name)
 
 
-@kernel("coreai.select", "coreai.where")
+@kernel("coreai.select", "coreai.where", BROADCASTING + "where")
 def select(call: Call) -> np.ndarray:
     """`select %cond, %a, %b`: a where cond is true, else b (broadcasting)."""
     dtype = call.dtype()

@@ -97,7 +97,22 @@ def index_uses(value: SSAValue) -> list[Operation]:
                 pending.extend(op.results)
             elif INDEX_OPERAND.get(op.name) == use.index:
                 found.append(op)
+            elif op.name == "coreai.invoke":
+                pending.extend(callee_arguments(op, use.index))
     return found
+
+
+def callee_arguments(invoke: Operation, index: int) -> list[SSAValue]:
+    """The parameter of the graph `invoke` calls that receives operand `index` (a composite
+    graph can be where an input is used as indices)."""
+    from xdsl.traits import SymbolTable
+
+    callee = invoke.properties.get("callee") or invoke.attributes.get("callee")
+    graph = SymbolTable.lookup_symbol(invoke, callee) if callee is not None else None
+    body = getattr(graph, "body", None)
+    if body is None or not body.blocks or index >= len(body.blocks.first.args):
+        return []
+    return [body.blocks.first.args[index]]
 
 
 def scatter_index_shape(

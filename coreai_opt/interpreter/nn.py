@@ -124,12 +124,15 @@ def conv_transpose(call: Call) -> np.ndarray:
 # --------------------------------------------------------------------------- pooling
 
 
-@kernel("coreai.sum_pool_2d")
+@kernel("coreai.sum_pool_1d", "coreai.sum_pool_2d", "coreai.sum_pool_3d")
 def sum_pool(call: Call) -> np.ndarray:
-    """`sum_pool_2d %x, %kernel, %strides, %dilations`: window sums (no padding)."""
+    """`sum_pool_Nd %x, %kernel, %strides, %dilations`: window sums (no padding)."""
     x = as_compute(call.array(0), call.dtype())
-    view = windows(x, tuple(call.ints(1)), call.ints(2), call.ints(3))
-    return view.sum(axis=(-2, -1))
+    kernel_shape = tuple(call.ints(1))
+    if len(kernel_shape) != x.ndim - 2:
+        raise call.error(f"a {len(kernel_shape)}-d kernel for a rank-{x.ndim} input")
+    view = windows(x, kernel_shape, call.ints(2), call.ints(3))
+    return view.sum(axis=tuple(range(-len(kernel_shape), 0)))
 
 
 @kernel("coreai.max_pool_2d")
@@ -208,6 +211,31 @@ def arg_extreme(call: Call) -> np.ndarray:
     return function(compute, axis=axis, keepdims=keep)
 
 
+def sort_order(call: Call, x: np.ndarray, axis: int) -> np.ndarray:
+    """Stable order along `axis`: ascending, or descending when operand 2 is true; equal
+    elements keep their input order either way and NaN counts as the largest value
+    (`torch.sort(stable=True)`)."""
+    descending = len(call.args) > 2 and bool(call.array(2).reshape(-1)[0])
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    flipped = np.flip(x, axis=axis)
+    order = np.argsort(flipped, axis=axis, kind="stable")
+    return x.shape[axis] - 1 - np.flip(order, axis=axis)
+
+
+@kernel("coreai.sort", "coreai.argsort")
+def sort(call: Call) -> np.ndarray:
+    """`sort %x, %axis, %descending, %stable` → the sorted values; `argsort` (same operands)
+    → their indices in the result's integer type. Sorting is always stable (the fourth
+    operand, `stable`, cannot change a stable sort's answer)."""
+    x = call.array(0)
+    axis = call.axis(1, x.ndim)
+    order = sort_order(call, x, axis)
+    if call.op.name == "coreai.argsort":
+        return order.astype(call.dtype())
+    return np.take_along_axis(as_compute(x, call.dtype()), order, axis=axis)
+
+
 @kernel("coreai.softmax")
 def softmax(call: Call) -> np.ndarray:
     """`softmax %x, %axis`: exp(x - max) / sum, in float32 for narrower floats."""
@@ -276,6 +304,16 @@ def nearest_axis(x: np.ndarray, axis: int, size: int, scale: float, offset: floa
     return np.take(x, np.clip(source, 0, length - 1), axis=axis)
 
 
+RESAMPLERS = {
+    "linear": linear_axis,
+    "bilinear": linear_axis,
+    "nearest_neighbor": nearest_axis,
+    "nearest": nearest_axis,
+}
+"""`#coreai.interpolation_mode<...>` values: Apple's converter prints `linear` and
+`nearest_neighbor`; `bilinear` and `nearest` are accepted as synonyms."""
+
+
 @kernel("coreai.interpolate")
 def interpolate(call: Call) -> np.ndarray:
     """`interpolate %x, %sizes, %scales, %offsets {interpolation_mode}`, one axis at a time."""
@@ -288,9 +326,9 @@ def interpolate(call: Call) -> np.ndarray:
     if not len(sizes) == len(scales) == len(offsets) == x.ndim:
         raise call.error(f"sizes, scales and offsets need {x.ndim} values each")
     mode = call.enum("interpolation_mode", "linear")
-    resample = {"linear": linear_axis, "bilinear": linear_axis, "nearest": nearest_axis}.get(mode)
+    resample = RESAMPLERS.get(mode)
     if resample is None:
-        raise call.error(f"unknown interpolation_mode {mode} (expected linear or nearest)")
+        raise call.error(f"unknown interpolation_mode {mode} (expected linear or nearest_neighbor)")
     for axis in range(x.ndim):
         if sizes[axis] == x.shape[axis] and scales[axis] == 1.0 and offsets[axis] == 0.0:
             continue

@@ -174,3 +174,25 @@ def get_shape(call: Call) -> np.ndarray:
 def non_zero(call: Call) -> np.ndarray:
     """`non_zero %x`: [count, rank] coordinates of the non-zero elements, row-major order."""
     return np.argwhere(call.array(0))
+
+
+RANGE_LIMIT = 2**31
+"""Most elements `range` may make: a corrupt bound is an error, not a huge allocation."""
+
+
+@kernel("coreai.range")
+def range_(call: Call) -> np.ndarray:
+    """`range %start, %end, %step` (`torch.arange`): start + i·step for every i with the
+    value before `end`; counted in float64, values cast to the result's type."""
+    start, end, step = (float(call.array(i).reshape(-1)[0]) for i in range(3))
+    if step == 0 or not all(np.isfinite((start, end, step))):
+        raise call.error(f"invalid range ({start}, {end}, {step})")
+    count = max(0, int(np.ceil((end - start) / step)))
+    if count > RANGE_LIMIT:
+        raise call.error(f"range of {count} elements exceeds the limit of {RANGE_LIMIT}")
+    dtype = call.dtype()
+    if dtype.kind in "iu":
+        first, stride = int(call.array(0).reshape(-1)[0]), int(call.array(2).reshape(-1)[0])
+        if float(first) == start and float(stride) == step:  # exact for integer bounds
+            return (first + stride * np.arange(count, dtype=np.int64)).astype(dtype)
+    return (start + step * np.arange(count, dtype=np.float64)).astype(dtype)

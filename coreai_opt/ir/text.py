@@ -21,23 +21,30 @@ from typing import BinaryIO, TextIO
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    AnyFloat,
     ArrayAttr,
     Builtin,
     BytesAttr,
     CallSiteLoc,
+    ComplexType,
     DenseIntOrFPElementsAttr,
     FileLineColLoc,
     Float64Type,
     FloatAttr,
     FusedLoc,
+    IndexType,
     IntAttr,
     IntegerAttr,
     IntegerType,
+    MemRefType,
     ModuleOp,
     NameLoc,
     NoneAttr,
     StringAttr,
+    TensorType,
     UnregisteredAttr,
+    VectorType,
 )
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
@@ -407,6 +414,12 @@ DEFERRED_LOCATION = "\0coreai-opt deferred location alias "
 """Marks a `loc(#alias)` whose alias is defined later in the file (MLIR allows it)."""
 
 
+NO_CUSTOM_FORMAT = "does not have a custom format"
+"""xDSL's message for an unregistered op written in a custom form."""
+CUSTOM_OP_NAME = re.compile(r"(?:%[^=]*=\s*)?([A-Za-z_][\w$.]*)")
+"""The op name after an optional result list, from the op's start."""
+
+
 class CoreAIParser(Parser):
     """xDSL's parser, with blob-backed `dense_resource`, Core AI's op syntaxes
     (dialects/syntax.py), MLIR's `%r:N` result groups and location aliases defined after
@@ -439,6 +452,10 @@ class CoreAIParser(Parser):
         try:
             op = super().parse_operation()
             results = self.result_lists[depth] if len(self.result_lists) > depth else []
+        except ParseError as error:
+            if NO_CUSTOM_FORMAT not in error.msg:
+                raise
+            self.raise_unknown_custom_op(start)
         finally:
             del self.result_lists[depth:]
         if not self.explicit_location:
@@ -451,6 +468,20 @@ class CoreAIParser(Parser):
             separate_results=len(results) > 1 if len(op.results) > 1 else None,
         )
         return op
+
+    def raise_unknown_custom_op(self, start: int) -> None:
+        """An op of another dialect written in a custom form (xDSL knows no such form):
+        name it at its name, as mlir-opt does, instead of xDSL's internal message."""
+        content = self.lexer.input.content
+        match = CUSTOM_OP_NAME.match(content, start)
+        name_start = match.start(1) if match else start
+        name = match.group(1) if match else "?"
+        self.raise_error(
+            f"custom op '{name}' is unknown (ops outside the coreai dialect must be "
+            f'written in MLIR\'s generic form: "{name}"(...) : (...) -> (...))',
+            name_start,
+            name_start + len(name),
+        )
 
     def parse_optional_type(self):
         """Types, with the text of each `tensor<...>` parsed once per file.
@@ -491,7 +522,34 @@ class CoreAIParser(Parser):
             self._consume_token()
             marker = f"{DEFERRED_LOCATION}{token.span.start} {token.text}"
             return NameLoc(StringAttr(marker), NoneAttr())
-        return super()._parse_location()
+        if token.kind == MLIRTokenKind.BARE_IDENT and token.text == "fused":
+            return self._parse_fused_location()
+        location = super()._parse_location()
+        if isinstance(location, FileLineColLoc):
+            self._skip_location_range_end()
+        return location
+
+    def _parse_fused_location(self) -> FusedLoc:
+        """`fused<metadata>[locs]` as well as `fused[locs]` (xDSL reads only the latter)."""
+        self._consume_token()
+        metadata: Attribute = NoneAttr()
+        if self.parse_optional_punctuation("<") is not None:
+            metadata = self.parse_attribute()
+            self.parse_punctuation(">", " after fused location metadata")
+        locations = self.parse_comma_separated_list(self.Delimiter.SQUARE, self._parse_location)
+        return FusedLoc(tuple(locations), metadata)
+
+    def _skip_location_range_end(self) -> None:
+        """MLIR's `"f":l:c to l2:c2` / `to :c2` ranges keep their start only (xDSL has no
+        range location; the bytecode reader does the same)."""
+        if self._current_token.text != "to":
+            return
+        self._consume_token()
+        if self.parse_optional_punctuation(":") is None:
+            self.parse_integer(False, False)
+            if self.parse_optional_punctuation(":") is None:
+                return
+        self.parse_integer(False, False)
 
     def _parse_alias_def(self):
         token = self._current_token
@@ -513,6 +571,7 @@ class CoreAIParser(Parser):
     def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
         module = super().parse_module(allow_implicit_module)
         resolve_deferred_locations(self, module)
+        drop_empty_name_hints(module)
         return module
 
     def parse_shape_dimension(self, allow_dynamic: bool = True) -> int:
@@ -527,6 +586,24 @@ class CoreAIParser(Parser):
         """Integer types are at most MAX_INTEGER_WIDTH bits wide, as in MLIR."""
         check_integer_width(self)
         return super()._parse_optional_integer_or_float_type()
+
+    def _parse_dense_literal_type(self):
+        """xDSL's check of a dense literal's type, without building an IRDL constraint per
+        literal (about 2 ms each: a program's many small constants paid seconds)."""
+        start = self._current_token.span.start
+        type_ = self.expect(self.parse_optional_type, "Dense attribute must be typed!")
+        element = getattr(type_, "element_type", None)
+        if not isinstance(type_, TensorType | VectorType | MemRefType) or not isinstance(
+            element, IntegerType | IndexType | ComplexType | AnyFloat
+        ):
+            self.raise_error(
+                "Expected memref, vector or tensor type of integer, index, float, or complex type",
+                start,
+                self.pos,
+            )
+        if any(dim == DYNAMIC_INDEX for dim in type_.get_shape()):
+            self.raise_error("Dense literal attribute should have a static shape.", start, self.pos)
+        return type_
 
     def parse_dense_int_or_fp_elements_attr(self, type):
         """`dense<...>` with MLIR's semantics: hex floats are bit patterns, range errors."""
@@ -587,7 +664,6 @@ class CoreAIParser(Parser):
         self.parse_characters(":", " in dense_resource attribute")
         type_pos = self.pos
         tensor_type = self.parse_type()
-        from xdsl.dialects.builtin import TensorType
 
         if not isinstance(tensor_type, TensorType):
             self.raise_error(
@@ -603,6 +679,20 @@ class CoreAIParser(Parser):
         except VerifyException as error:
             self.raise_error(str(error), key_pos, self.pos)
         return attr
+
+
+def drop_empty_name_hints(module: ModuleOp) -> None:
+    """Forget names xDSL reduced to "" (`%_0` loses its `_0` suffix): MLIR allows them,
+    but xDSL refuses "" when the value is cloned, so copying the program would fail."""
+    for op in module.walk():
+        for result in op.results:
+            if result.name_hint == "":
+                result._name = None
+        for region in op.regions:
+            for block in region.blocks:
+                for arg in block.args:
+                    if arg.name_hint == "":
+                        arg._name = None
 
 
 def resolve_deferred_locations(parser: CoreAIParser, module: ModuleOp) -> None:
@@ -708,7 +798,7 @@ def literal_to_array(
             if signless and signed and value > (1 << (width - 1)) - 1:
                 value -= 1 << width
             values.append(value)
-        return np.array(values, dtype=np.int64).astype(dtype)
+        return np.array(values, dtype=np.uint64 if dtype == np.uint64 else np.int64).astype(dtype)
     bits_dtype = np.dtype(f"u{dtype.itemsize}")
     out = np.empty(len(elements), dtype=dtype)
     for index, element in enumerate(elements):

@@ -129,3 +129,17 @@ coreai.graph @byte_resources() -> (tensor<3xsi8>, tensor<2xui8>, tensor<2xf8E4M3
     }
   }
 #-}
+
+// -----
+
+// 64-bit integer literals at both ends of their ranges (ui64 past int64).
+// CHECK-LABEL: coreai.graph @wide_literals
+// CHECK-NEXT:    %ui64 = coreai.constant dense<[0, 18446744073709551615]> : tensor<2xui64>
+// CHECK-NEXT:    %si64 = coreai.constant dense<[-9223372036854775808, 9223372036854775807]> : tensor<2xsi64>
+// CHECK-NEXT:    %i64 = coreai.constant dense<[-1, 9223372036854775807]> : tensor<2xi64>
+coreai.graph @wide_literals() -> (tensor<2xui64>, tensor<2xsi64>, tensor<2xi64>) {
+  %ui64 = coreai.constant dense<[0, 18446744073709551615]> : tensor<2xui64>
+  %si64 = coreai.constant dense<[-9223372036854775808, 9223372036854775807]> : tensor<2xsi64>
+  %i64 = coreai.constant dense<[-1, 9223372036854775807]> : tensor<2xi64>
+  coreai.output %ui64, %si64, %i64 : tensor<2xui64>, tensor<2xsi64>, tensor<2xi64>
+}

@@ -37,8 +37,10 @@ class CoreAITarget(Target):
     name = "coreai"
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from coreai_opt.ir.pending import resolve_pending_resources
         from coreai_opt.ir.text import module_to_string
 
+        resolve_pending_resources(ctx, module)
         output.write(module_to_string(module))
 
 

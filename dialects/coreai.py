@@ -19,6 +19,7 @@ from coreai_opt.dialects.asm import (
     record_syntax,
     recorded_syntax,
 )
+from coreai_opt.dialects.names import learn_coreai_names
 from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from coreai_opt.dialects.syntax import (
     DEFAULT_SYNTAX,
@@ -40,6 +41,7 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
     DictionaryAttr,
     FunctionType,
     IntegerType,
@@ -140,6 +142,7 @@ class FunctionalTypeOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> FunctionalTypeOp:
+        learn_coreai_names(parser)
         name_end = name_end_position(parser)
         form = parse_form(parser, bound_result_count(parser, cls.name), name_end)
         if form.regions:
@@ -209,6 +212,7 @@ class GraphOp(IRDLOperation):
     def parse(cls, parser: Parser) -> GraphOp:
         from coreai_opt.dialects.graph_syntax import parse_graph
 
+        learn_coreai_names(parser)
         return parse_graph(cls, parser)
 
     def print(self, printer: Printer) -> None:
@@ -284,6 +288,7 @@ class InvokeOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> InvokeOp:
+        learn_coreai_names(parser)
         if parser._current_token.text[:1] != "@":
             parser.raise_error("expected the callee graph (@name)")
         callee = parser.parse_attribute()
@@ -355,7 +360,9 @@ class ConstantOp(IRDLOperation):
 
     name = "coreai.constant"
 
-    value = prop_def(DenseIntOrFPElementsAttr | DenseResourceElementsAttr)
+    value = prop_def(DenseIntOrFPElementsAttr | DenseResourceElementsAttr | DenseResourceAttr)
+    """A `DenseResourceAttr` is a pending reference read by xDSL's own parser, replaced by
+    a `DenseResourceElementsAttr` before any pass looks at it (coreai_opt/ir/pending.py)."""
     result = result_def(TensorType)
 
     traits = traits_def(Pure(), ConstantLike())
@@ -365,10 +372,13 @@ class ConstantOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
+        learn_coreai_names(parser)
         attributes = parser.parse_optional_attr_dict()
         pos = parser.pos
-        value = parser.parse_attribute()
-        if not isinstance(value, DenseIntOrFPElementsAttr | DenseResourceElementsAttr):
+        value = parse_constant_value(parser)
+        if not isinstance(
+            value, DenseIntOrFPElementsAttr | DenseResourceElementsAttr | DenseResourceAttr
+        ):
             parser.raise_error(
                 "coreai.constant expects a dense<...> or dense_resource<...> value", pos
             )
@@ -391,6 +401,19 @@ class ConstantOp(IRDLOperation):
             raise VerifyException(f"constant value must be a tensor, got {value_type}")
         if isinstance(self.value, DenseResourceElementsAttr):
             verify_blob_size(self.value)
+
+
+def parse_constant_value(parser: Parser) -> Attribute:
+    """The value of a constant; a `dense<...>` literal read with MLIR's semantics by any
+    xDSL parser (xDSL's own reads `dense<0xFF800000> : tensor<f32>` as an integer, MLIR
+    as the bits of -inf). `coreai-opt`'s parser does that for every attribute already."""
+    from coreai_opt.ir.text import parse_dense_elements
+
+    token = parser._current_token
+    if token.text != "dense" or getattr(parser.ctx, "resolves_coreai_names", False):
+        return parser.parse_attribute()
+    parser._consume_token()
+    return parse_dense_elements(parser, None)
 
 
 def verify_blob_size(attr: DenseResourceElementsAttr) -> None:
@@ -756,6 +779,7 @@ class UnknownCoreAIOp(Operation):
 
     @classmethod
     def parse(cls, parser: Parser) -> UnknownCoreAIOp:
+        learn_coreai_names(parser)
         name_end = name_end_position(parser)
         bound = bound_result_count(parser, cls.name)
         form = parse_form(parser, bound, name_end)

@@ -19,6 +19,7 @@ from coreai_opt.dialects.asm import (
     record_syntax,
     recorded_syntax,
 )
+from coreai_opt.dialects.locations import take_trailing_location
 from coreai_opt.dialects.names import learn_coreai_names
 from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from coreai_opt.dialects.syntax import (
@@ -76,6 +77,7 @@ from xdsl.traits import (
     SymbolOpInterface,
 )
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.mlir_lexer import MLIRTokenKind
 
 from coreai_opt.ir.dtypes import bit_width, is_float_type, storage_nbytes
 
@@ -147,7 +149,9 @@ class FunctionalTypeOp(IRDLOperation):
         form = parse_form(parser, bound_result_count(parser, cls.name), name_end)
         if form.regions:
             parser.raise_error(f"{cls.name} takes no regions")
-        return cls.build_from_parts(resolve(parser, form), form.result_types, form.attributes)
+        op = cls.build_from_parts(resolve(parser, form), form.result_types, form.attributes)
+        take_trailing_location(parser, op)
+        return op
 
     @classmethod
     def build_from_parts(
@@ -213,7 +217,9 @@ class GraphOp(IRDLOperation):
         from coreai_opt.dialects.graph_syntax import parse_graph
 
         learn_coreai_names(parser)
-        return parse_graph(cls, parser)
+        op = parse_graph(cls, parser)
+        take_trailing_location(parser, op)
+        return op
 
     def print(self, printer: Printer) -> None:
         from coreai_opt.dialects.graph_syntax import print_graph
@@ -257,7 +263,30 @@ class OutputOp(IRDLOperation):
 
     traits = traits_def(IsTerminator(), HasParent(GraphOp))
 
-    assembly_format = "attr-dict ($values^ `:` type($values))?"
+    @classmethod
+    def parse(cls, parser: Parser) -> OutputOp:
+        """`attr-dict (operands : types)?`, then its location (dialects/locations.py)."""
+        attributes = parser.parse_optional_attr_dict()
+        values: list[SSAValue] = []
+        if parser._current_token.kind == MLIRTokenKind.PERCENT_IDENT:
+            operands = parser.parse_comma_separated_list(
+                parser.Delimiter.NONE, parser.parse_unresolved_operand
+            )
+            parser.parse_punctuation(":")
+            type_pos = parser.pos
+            types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+            values = parser.resolve_operands(operands, types, type_pos)
+        op = cls.create(operands=values, attributes=attributes)
+        take_trailing_location(parser, op)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_op_attributes(self.attributes)
+        if self.values:
+            printer.print_string(" ")
+            printer.print_list(self.values, printer.print_operand)
+            printer.print_string(" : ")
+            printer.print_list(self.values.types, printer.print_attribute)
 
     def __init__(self, values: Sequence[SSAValue]) -> None:
         super().__init__(operands=[values])
@@ -302,12 +331,14 @@ class InvokeOp(IRDLOperation):
         type_pos = parser.pos
         function_type = parser.parse_function_type()
         values = parser.resolve_operands(operands, function_type.inputs.data, type_pos)
-        return cls.create(
+        op = cls.create(
             operands=values,
             result_types=function_type.outputs.data,
             properties={"callee": callee},
             attributes=attributes,
         )
+        take_trailing_location(parser, op)
+        return op
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -384,6 +415,7 @@ class ConstantOp(IRDLOperation):
             )
         op = cls(value)
         op.attributes |= attributes
+        take_trailing_location(parser, op)
         return op
 
     def print(self, printer: Printer) -> None:
@@ -795,6 +827,7 @@ class UnknownCoreAIOp(Operation):
         record_syntax(op, syntax)
         if cls.learned_syntax is None:
             cls.learned_syntax = syntax
+        take_trailing_location(parser, op)
         return op
 
     def print(self, printer: Printer) -> None:

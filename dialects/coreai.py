@@ -19,7 +19,7 @@ from coreai_opt.dialects.asm import (
     record_syntax,
     recorded_syntax,
 )
-from coreai_opt.dialects.locations import take_trailing_location
+from coreai_opt.dialects.locations import op_start, take_trailing_location
 from coreai_opt.dialects.names import learn_coreai_names
 from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from coreai_opt.dialects.syntax import (
@@ -145,12 +145,13 @@ class FunctionalTypeOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> FunctionalTypeOp:
         learn_coreai_names(parser)
+        start = op_start(parser)
         name_end = name_end_position(parser)
         form = parse_form(parser, bound_result_count(parser, cls.name), name_end)
         if form.regions:
             parser.raise_error(f"{cls.name} takes no regions")
         op = cls.build_from_parts(resolve(parser, form), form.result_types, form.attributes)
-        take_trailing_location(parser, op)
+        take_trailing_location(parser, op, start)
         return op
 
     @classmethod
@@ -217,8 +218,9 @@ class GraphOp(IRDLOperation):
         from coreai_opt.dialects.graph_syntax import parse_graph
 
         learn_coreai_names(parser)
+        start = op_start(parser)
         op = parse_graph(cls, parser)
-        take_trailing_location(parser, op)
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:
@@ -266,6 +268,7 @@ class OutputOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> OutputOp:
         """`attr-dict (operands : types)?`, then its location (dialects/locations.py)."""
+        start = op_start(parser)
         attributes = parser.parse_optional_attr_dict()
         values: list[SSAValue] = []
         if parser._current_token.kind == MLIRTokenKind.PERCENT_IDENT:
@@ -277,7 +280,7 @@ class OutputOp(IRDLOperation):
             types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
             values = parser.resolve_operands(operands, types, type_pos)
         op = cls.create(operands=values, attributes=attributes)
-        take_trailing_location(parser, op)
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:
@@ -318,6 +321,7 @@ class InvokeOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> InvokeOp:
         learn_coreai_names(parser)
+        start = op_start(parser)
         if parser._current_token.text[:1] != "@":
             parser.raise_error("expected the callee graph (@name)")
         callee = parser.parse_attribute()
@@ -337,7 +341,7 @@ class InvokeOp(IRDLOperation):
             properties={"callee": callee},
             attributes=attributes,
         )
-        take_trailing_location(parser, op)
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:
@@ -404,6 +408,7 @@ class ConstantOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
         learn_coreai_names(parser)
+        start = op_start(parser)
         attributes = parser.parse_optional_attr_dict()
         pos = parser.pos
         value = parse_constant_value(parser)
@@ -415,7 +420,7 @@ class ConstantOp(IRDLOperation):
             )
         op = cls(value)
         op.attributes |= attributes
-        take_trailing_location(parser, op)
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:
@@ -812,6 +817,7 @@ class UnknownCoreAIOp(Operation):
     @classmethod
     def parse(cls, parser: Parser) -> UnknownCoreAIOp:
         learn_coreai_names(parser)
+        start = op_start(parser)
         name_end = name_end_position(parser)
         bound = bound_result_count(parser, cls.name)
         form = parse_form(parser, bound, name_end)
@@ -827,7 +833,7 @@ class UnknownCoreAIOp(Operation):
         record_syntax(op, syntax)
         if cls.learned_syntax is None:
             cls.learned_syntax = syntax
-        take_trailing_location(parser, op)
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:

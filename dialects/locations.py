@@ -14,8 +14,9 @@ defined first under `xdsl-opt`.
 from __future__ import annotations
 
 import re
-import weakref
 
+from coreai_opt.dialects.asm import op_name_start, update_asm
+from coreai_opt.dialects.text_state import per_text, source_position
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
@@ -24,9 +25,6 @@ from xdsl.utils.mlir_lexer import MLIRTokenKind
 ALIAS_USE = re.compile(r"\(\s*(#[\w.$\-]+)\s*\)")
 """`(#name)` right after `loc`."""
 LOCATION_ALIAS_DEFINITION = re.compile(r"(?m)^#[\w.$\-]+[ \t]*=[ \t]*loc\(.*$")
-
-_LATER: dict[int, tuple[weakref.ref, dict[str, Attribute]]] = {}
-"""Location aliases read ahead, per input (by identity, checked by a weak reference)."""
 
 
 def own_locations(parser: Parser) -> bool:
@@ -51,10 +49,18 @@ def parse_optional_location(parser: Parser) -> Attribute | None:
     return location
 
 
-def take_trailing_location(parser: Parser, op: Operation) -> None:
-    """Read the op's `loc(...)` in its parse hook (only for parsers other than ours)."""
-    if own_locations(parser):
+def op_start(parser: Parser) -> int | None:
+    """In a parse hook, where the op's name starts (None under our parser: not needed)."""
+    return None if own_locations(parser) else op_name_start(parser)
+
+
+def take_trailing_location(parser: Parser, op: Operation, start: int | None) -> None:
+    """Read the op's `loc(...)` in its parse hook, and note where the op is (`start`,
+    from `op_start`, for diagnostics), under parsers other than ours (which do both for
+    every op)."""
+    if start is None:
         return
+    update_asm(op, source=source_position(parser, start))
     location = parse_optional_location(parser)
     if location is not None:
         op.location = location
@@ -62,11 +68,12 @@ def take_trailing_location(parser: Parser, op: Operation) -> None:
 
 def later_location_aliases(parser: Parser) -> dict[str, Attribute]:
     """Every top-level `#name = loc(...)` of the parser's text, read once per text."""
+    return per_text(parser, "location_aliases", lambda: read_location_aliases(parser))
+
+
+def read_location_aliases(parser: Parser) -> dict[str, Attribute]:
+    """Parse the text's top-level location alias definitions, in order, on their own."""
     text_input = parser.lexer.input
-    key = id(text_input)
-    cached = _LATER.get(key)
-    if cached is not None and cached[0]() is text_input:
-        return cached[1]
     definitions = "\n".join(LOCATION_ALIAS_DEFINITION.findall(text_input.content))
     reader = Parser(parser.ctx, definitions, text_input.name)
     try:
@@ -74,6 +81,4 @@ def later_location_aliases(parser: Parser) -> dict[str, Attribute]:
             reader._parse_alias_def()
     except ParseError:
         pass  # the main parser reports a bad definition where it is
-    aliases = dict(reader.attribute_aliases)
-    _LATER[key] = (weakref.ref(text_input, lambda _: _LATER.pop(key, None)), aliases)
-    return aliases
+    return dict(reader.attribute_aliases)

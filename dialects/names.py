@@ -19,8 +19,8 @@ runs, so xDSL reports it as not registered: that is a documented limitation of `
 from __future__ import annotations
 
 import re
-import weakref
 
+from coreai_opt.dialects.text_state import per_text
 from xdsl.context import Context
 from xdsl.dialects.builtin import UnregisteredAttr, UnregisteredOp
 from xdsl.parser import Parser
@@ -30,9 +30,6 @@ COREAI_NAME = re.compile(r"(?<![\w.$%@^\-])([#!]?)coreai\.([A-Za-z_][\w$.]*)")
 SIGIL_INDEX = {"": 0, "#": 1, "!": 2}
 """Op names are bare (or quoted), attributes start with `#`, types with `!`."""
 
-_SCANNED: dict[int, weakref.ref] = {}
-"""The inputs already scanned, by identity (a reference checks the id was not reused)."""
-
 
 def learn_coreai_names(parser: Parser) -> None:
     """Load the generic class of every `coreai` op, attribute and type name in the parser's
@@ -40,14 +37,9 @@ def learn_coreai_names(parser: Parser) -> None:
     ctx = parser.ctx
     if getattr(ctx, "resolves_coreai_names", False):
         return
-    text_input = parser.lexer.input
-    seen = _SCANNED.get(id(text_input))
-    if seen is not None and seen() is text_input:
-        return
-    key = id(text_input)
-    _SCANNED[key] = weakref.ref(text_input, lambda _: _SCANNED.pop(key, None))
-    ops, attributes, types = scan_names(text_input.content)
-    load_names(ctx, ops, attributes, types)
+    per_text(
+        parser, "coreai_names", lambda: load_names(ctx, *scan_names(parser.lexer.input.content))
+    )
 
 
 def scan_names(text: str) -> tuple[set[str], set[str], set[str]]:

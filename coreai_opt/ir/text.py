@@ -75,7 +75,6 @@ METADATA_BEGIN = b"{-#"
 EMPTY_TEXT = re.compile(r"(?:\s|//[^\n]*(?:\n|$))*")
 LEADING_SPACE_AND_COMMENTS = re.compile(rb"^(?:\s|//[^\n]*(?:\n|$))*")
 HEX_WORD = re.compile(rb"[0-9A-Fa-f]{8}")
-HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]*")
 EXPLICIT_MODULE = re.compile(r"(?:\s|//[^\n]*(?:\n|$))*module\b")
 
 
@@ -339,11 +338,13 @@ def blob_from_hex(key: str, text: str) -> Blob:
     problem = alignment_word_problem(key, digits[:8])
     if problem is not None:
         raise ValueError(problem)
-    if HEX_DIGITS.fullmatch(digits) is None:
-        raise ValueError(invalid_hex(key))
-    if len(digits) % 2 or len(digits) < 8:
+    try:
+        raw = binascii.a2b_hex(digits)  # an odd digit count is invalid hex, as when streamed
+    except binascii.Error:
+        raise ValueError(invalid_hex(key)) from None
+    if len(raw) < 4:
         raise ValueError(too_short(key))
-    return blob_from_parts([binascii.a2b_hex(digits)])
+    return blob_from_parts([raw])
 
 
 def blob_from_parts(parts: list[bytes]) -> Blob:

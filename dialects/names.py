@@ -25,7 +25,12 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import UnregisteredAttr, UnregisteredOp
 from xdsl.parser import Parser
 
-COREAI_NAME = re.compile(r"(?<![\w.$%@^\-])([#!]?)coreai\.([A-Za-z_][\w$.]*)")
+COREAI_NAME = re.compile(r"coreai\.([A-Za-z_][\w$.]*)")
+"""A literal first, so the scan jumps from one `coreai.` to the next."""
+NOT_A_NAME_AFTER = frozenset("$.%@^-_") | frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+)
+"""Characters that make `coreai.x` part of a longer identifier (`%coreai.x`, `mycoreai.x`)."""
 
 SIGIL_INDEX = {"": 0, "#": 1, "!": 2}
 """Op names are bare (or quoted), attributes start with `#`, types with `!`."""
@@ -43,10 +48,17 @@ def learn_coreai_names(parser: Parser) -> None:
 
 
 def scan_names(text: str) -> tuple[set[str], set[str], set[str]]:
-    """The op, attribute and type mnemonics (after `coreai.`) written in `text`."""
+    """The op, attribute and type mnemonics (after `coreai.`) written in `text` (its
+    resource section, hex only, is not scanned)."""
     found: tuple[set[str], set[str], set[str]] = (set(), set(), set())
-    for sigil, name in COREAI_NAME.findall(text):
-        found[SIGIL_INDEX[sigil]].add(name.rstrip("."))
+    metadata = text.rfind("{-#")
+    for match in COREAI_NAME.finditer(text, 0, metadata if metadata >= 0 else len(text)):
+        start = match.start()
+        sigil = text[start - 1] if start and text[start - 1] in "#!" else ""
+        before = text[start - 1 - len(sigil)] if start > len(sigil) else " "
+        if before in NOT_A_NAME_AFTER and (not sigil or before.isalnum() or before == "_"):
+            continue  # part of a longer identifier (`->!coreai.token` is a type)
+        found[SIGIL_INDEX[sigil]].add(match.group(1).rstrip("."))
     return found
 
 

@@ -280,9 +280,9 @@ def test_scan_names_sorts_ops_attributes_and_types() -> None:
     longer identifiers are not names."""
     text = (
         '%a = coreai.exp %x : !coreai.token {k = #coreai.mode<x>} "coreai.pad"() '
-        "%coreai.x @coreai.sym mycoreai.no coreai.decomposable.add."
+        "%coreai.x @coreai.sym mycoreai.no coreai.decomposable.add. ->!coreai.handle"
     )
-    assert scan_names(text) == ({"exp", "pad", "decomposable.add"}, {"mode"}, {"token"})
+    assert scan_names(text) == ({"exp", "pad", "decomposable.add"}, {"mode"}, {"token", "handle"})
 
 
 def test_unknown_names_parse_generically_and_compare_by_body() -> None:

@@ -76,6 +76,14 @@ def op_name_start(parser: Parser) -> int:
     return match.start() if match else end
 
 
+def op_text_start(parser: Parser) -> int:
+    """Offset where the op being parsed starts: its result list, else its name."""
+    content = parser.lexer.input.content
+    start = op_name_start(parser)
+    match = RESULT_LIST.search(content, max(0, start - 4096), start)
+    return match.start() if match is not None else start
+
+
 def name_end_position(parser: Parser) -> int:
     """Offset right after the op name being parsed (the parser is at the next token)."""
     content = parser.lexer.input.content

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import re
 
-from coreai_opt.dialects.asm import op_name_start, update_asm
+from coreai_opt.dialects.asm import op_text_start, update_asm
 from coreai_opt.dialects.text_state import per_text, source_position
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr, StringAttr
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 from xdsl.utils.mlir_lexer import MLIRTokenKind
 
-ALIAS_USE = re.compile(r"\(\s*(#[\w.$\-]+)\s*\)")
-"""`(#name)` right after `loc`."""
+ALIAS = re.compile(r"#[\w.$\-]+")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+LOCATION_BODY = re.compile(
+    r'\((?:[^()"]++|"(?:[^"\\]|\\.)*+"|\((?:[^()"]++|"(?:[^"\\]|\\.)*+"|\([^()]*\))*\))*\)'
+)
+"""`loc`'s parenthesised body, three levels deep (`fused[callsite(a at b)]`), strings kept
+whole."""
 LOCATION_ALIAS_DEFINITION = re.compile(r"(?m)^#[\w.$\-]+[ \t]*=[ \t]*loc\(.*$")
 
 
@@ -33,37 +39,53 @@ def own_locations(parser: Parser) -> bool:
 
 
 def parse_optional_location(parser: Parser) -> Attribute | None:
-    """`loc(...)` if next, where `loc(#alias)` may name an alias defined further down."""
+    """`loc(...)` if next, where an `#alias` in it may be defined further down."""
     token = parser._current_token
     if own_locations(parser) or token.kind != MLIRTokenKind.BARE_IDENT or token.text != "loc":
         return parser.parse_optional_location()
-    match = ALIAS_USE.match(parser.lexer.input.content, token.span.end)
-    if match is None or match.group(1) in parser.attribute_aliases:
+    content = parser.lexer.input.content
+    end = location_end(content, token.span.end)
+    if end < 0:
         return parser.parse_optional_location()
-    alias = match.group(1)
-    location = later_location_aliases(parser).get(alias)
-    if location is None:
-        start = match.start(1)
-        parser.raise_error(f"undefined location alias '{alias}'", start, start + len(alias))
-    parser._resume_from(match.end())
+    body = STRING.sub(lambda m: " " * len(m.group()), content[token.span.end : end])
+    undefined = [m for m in ALIAS.finditer(body) if m.group() not in parser.attribute_aliases]
+    if not undefined:
+        return parser.parse_optional_location()
+    later = later_location_aliases(parser)
+    for use in undefined:
+        if use.group() not in later:
+            offset = token.span.end + use.start()
+            parser.raise_error(
+                f"undefined location alias '{use.group()}'", offset, offset + len(use.group())
+            )
+    reader = Parser(parser.ctx, content[token.span.start : end], parser.lexer.input.name)
+    reader.attribute_aliases = {**later, **parser.attribute_aliases}
+    location = reader.parse_optional_location()
+    parser._resume_from(end)
     return location
 
 
+def location_end(content: str, start: int) -> int:
+    """Offset just after the `(...)` that opens at `start` (strings skipped), or -1."""
+    match = LOCATION_BODY.match(content, start)
+    return match.end() if match is not None else -1
+
+
 def op_start(parser: Parser) -> int | None:
-    """In a parse hook, where the op's name starts (None under our parser: not needed)."""
-    return None if own_locations(parser) else op_name_start(parser)
+    """In a parse hook, where the op starts (None under our parser: not needed)."""
+    return None if own_locations(parser) else op_text_start(parser)
 
 
 def take_trailing_location(parser: Parser, op: Operation, start: int | None) -> None:
-    """Read the op's `loc(...)` in its parse hook, and note where the op is (`start`,
-    from `op_start`, for diagnostics), under parsers other than ours (which do both for
-    every op)."""
+    """Read the op's `loc(...)` in its parse hook (without one, the op is located where it
+    starts, `start` from `op_start`, as `coreai-opt` locates it), under parsers other than
+    ours (which do this for every op)."""
     if start is None:
         return
-    update_asm(op, source=source_position(parser, start))
+    name, line, column = source_position(parser, start)
+    update_asm(op, source=f"{name}:{line}:{column}")
     location = parse_optional_location(parser)
-    if location is not None:
-        op.location = location
+    op.location = location or FileLineColLoc(StringAttr(name), IntAttr(line), IntAttr(column))
 
 
 def later_location_aliases(parser: Parser) -> dict[str, Attribute]:

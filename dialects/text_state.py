@@ -34,11 +34,11 @@ def per_text(parser: Parser, slot: str, make: Callable[[], T]) -> T:
     return slots[slot]
 
 
-def source_position(parser: Parser, offset: int) -> str:
-    """`name:line:col` of a character offset of the parser's text."""
+def source_position(parser: Parser, offset: int) -> tuple[str, int, int]:
+    """File name, line and column (1-based) of a character offset of the parser's text."""
     content = parser.lexer.input.content
     starts = per_text(
         parser, "line_starts", lambda: [0] + [m.end() for m in re.finditer("\n", content)]
     )
     line = bisect.bisect_right(starts, offset) - 1
-    return f"{parser.lexer.input.name}:{line + 1}:{offset - starts[line] + 1}"
+    return parser.lexer.input.name, line + 1, offset - starts[line] + 1

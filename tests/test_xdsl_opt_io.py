@@ -21,8 +21,11 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import (
     DenseResourceAttr,
     FileLineColLoc,
+    FusedLoc,
     IntAttr,
     ModuleOp,
+    NameLoc,
+    NoneAttr,
     StringAttr,
 )
 from xdsl.parser import Parser
@@ -227,7 +230,7 @@ def test_bad_resources_get_coreai_opts_message(values: str, type_: str) -> None:
     with pytest.raises(IRError) as theirs:
         resolve_pending_resources(ctx, module)
     assert theirs.value.message == ours.value.message
-    assert theirs.value.where == "in.mlir:2:8"
+    assert theirs.value.where == "in.mlir:2:3"  # where the op starts, as coreai-opt says
     assert not builtin_blob_storage(ctx)
 
 
@@ -326,14 +329,19 @@ def test_a_location_alias_may_be_defined_after_its_use() -> None:
     """Our ops' parse hooks read their location, looking ahead for the alias."""
     text = """coreai.graph @main(%a: tensor<2xf32> loc(#arg)) -> tensor<2xf32> {
   %r = coreai.relu %a : (tensor<2xf32>) -> tensor<2xf32> loc(#relu)
-  coreai.output %r : tensor<2xf32>
+  %e = coreai.exp %r : tensor<2xf32> -> tensor<2xf32> loc(fused[#relu, "a#b"])
+  coreai.output %e : tensor<2xf32>
 }
 #relu = loc("model.py":7:3)
 #arg = loc("model.py":1:1)
 """
     graph = next(iter(parse_with_xdsl(text).ops))
-    relu = graph.body.blocks.first.first_op
+    relu, exp, output = graph.body.blocks.first.ops
     assert relu.location == file_line_col("model.py", 7, 3)
+    assert exp.location == FusedLoc(
+        (file_line_col("model.py", 7, 3), NameLoc(StringAttr("a#b"), NoneAttr())), NoneAttr()
+    )
+    assert output.location == file_line_col("in.mlir", 4, 3)  # none written: where it is
     assert graph.body.blocks.first.args[0].location == file_line_col("model.py", 1, 1)
 
 

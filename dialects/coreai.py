@@ -30,6 +30,7 @@ from coreai_opt.dialects.syntax import (
     print_in_form,
     resolve,
 )
+from coreai_opt.dialects.text_state import coreai_opt_parser
 from coreai_opt.dialects.types import (
     CoreAIAttr,
     HandleType,
@@ -447,7 +448,7 @@ def parse_constant_value(parser: Parser) -> Attribute:
     from coreai_opt.ir.text import parse_dense_elements
 
     token = parser._current_token
-    if token.text != "dense" or getattr(parser.ctx, "resolves_coreai_names", False):
+    if token.text != "dense" or coreai_opt_parser(parser):
         return parser.parse_attribute()
     parser._consume_token()
     return parse_dense_elements(parser, None)

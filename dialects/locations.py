@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from coreai_opt.dialects.asm import op_text_start, update_asm
-from coreai_opt.dialects.text_state import per_text, source_position
+from coreai_opt.dialects.text_state import coreai_opt_parser, per_text, source_position
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, StringAttr
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
@@ -33,15 +33,10 @@ whole."""
 LOCATION_ALIAS_DEFINITION = re.compile(r"(?m)^#[\w.$\-]+[ \t]*=[ \t]*loc\(.*$")
 
 
-def own_locations(parser: Parser) -> bool:
-    """True for `coreai-opt`'s parser, which resolves later aliases on its own."""
-    return getattr(parser.ctx, "resolves_coreai_names", False)
-
-
 def parse_optional_location(parser: Parser) -> Attribute | None:
     """`loc(...)` if next, where an `#alias` in it may be defined further down."""
     token = parser._current_token
-    if own_locations(parser) or token.kind != MLIRTokenKind.BARE_IDENT or token.text != "loc":
+    if coreai_opt_parser(parser) or token.kind != MLIRTokenKind.BARE_IDENT or token.text != "loc":
         return parser.parse_optional_location()
     content = parser.lexer.input.content
     end = location_end(content, token.span.end)
@@ -73,7 +68,7 @@ def location_end(content: str, start: int) -> int:
 
 def op_start(parser: Parser) -> int | None:
     """In a parse hook, where the op starts (None under our parser: not needed)."""
-    return None if own_locations(parser) else op_text_start(parser)
+    return None if coreai_opt_parser(parser) else op_text_start(parser)
 
 
 def take_trailing_location(parser: Parser, op: Operation, start: int | None) -> None:

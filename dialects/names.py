@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from coreai_opt.dialects.text_state import per_text
+from coreai_opt.dialects.text_state import coreai_opt_parser, per_text
 from xdsl.context import Context
 from xdsl.dialects.builtin import UnregisteredAttr, UnregisteredOp
 from xdsl.parser import Parser
@@ -39,9 +39,9 @@ SIGIL_INDEX = {"": 0, "#": 1, "!": 2}
 def learn_coreai_names(parser: Parser) -> None:
     """Load the generic class of every `coreai` op, attribute and type name in the parser's
     text that its context does not know (once per text; a no-op for `coreai-opt`)."""
-    ctx = parser.ctx
-    if getattr(ctx, "resolves_coreai_names", False):
+    if coreai_opt_parser(parser):
         return
+    ctx = parser.ctx
     per_text(
         parser, "coreai_names", lambda: load_names(ctx, *scan_names(parser.lexer.input.content))
     )

@@ -20,6 +20,13 @@ T = TypeVar("T")
 _STATE: dict[int, tuple[weakref.ref, dict[str, Any]]] = {}
 
 
+def coreai_opt_parser(parser: Parser) -> bool:
+    """True under `coreai-opt`'s own parser (its context resolves every `coreai` name and
+    the parser handles locations and dense literals itself): the hooks' extra work for
+    other parsers is skipped, so its speed is unchanged."""
+    return getattr(parser.ctx, "resolves_coreai_names", False)
+
+
 def per_text(parser: Parser, slot: str, make: Callable[[], T]) -> T:
     """The value of `slot` for the parser's text, made by `make()` the first time."""
     text_input = parser.lexer.input

@@ -66,19 +66,23 @@ def location_end(content: str, start: int) -> int:
     return match.end() if match is not None else -1
 
 
-def op_start(parser: Parser) -> int | None:
-    """In a parse hook, where the op starts (None under our parser: not needed)."""
+def op_start(parser: Parser) -> tuple[int, int] | None:
+    """In a parse hook, where the op starts and how many result names it binds (None
+    under our parser, which records both for every op)."""
     return None if coreai_opt_parser(parser) else op_text_start(parser)
 
 
-def take_trailing_location(parser: Parser, op: Operation, start: int | None) -> None:
+def take_trailing_location(parser: Parser, op: Operation, start: tuple[int, int] | None) -> None:
     """Read the op's `loc(...)` in its parse hook (without one, the op is located where it
-    starts, `start` from `op_start`, as `coreai-opt` locates it), under parsers other than
+    starts, `start` from `op_start`, as `coreai-opt` locates it) and remember whether its
+    results were named one by one (`%a, %b =`, printed back so), under parsers other than
     ours (which do this for every op)."""
     if start is None:
         return
-    name, line, column = source_position(parser, start)
-    update_asm(op, source=f"{name}:{line}:{column}")
+    offset, result_names = start
+    name, line, column = source_position(parser, offset)
+    separate = result_names > 1 if len(op.results) > 1 else None
+    update_asm(op, source=f"{name}:{line}:{column}", separate_results=separate)
     location = parse_optional_location(parser)
     op.location = location or FileLineColLoc(StringAttr(name), IntAttr(line), IntAttr(column))
 

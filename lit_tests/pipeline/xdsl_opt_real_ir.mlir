@@ -30,9 +30,10 @@
 // CHECK:         %tok = coreai.create_token : !coreai.token
 // CHECK:         %cache, %tok2 = coreai.read_handle %state, %tok : (<tensor<1x16xf16>>, !coreai.token) -> (tensor<1x16xf16>, !coreai.token)
 // CHECK:         %halves:2 = coreai.split %pick, %two : (tensor<1x16xf16>, tensor<si32>) -> (tensor<1x8xf16>, tensor<1x8xf16>)
+// CHECK:         %lo, %hi = coreai.split %h, %two
 // CHECK-NOT:     %dead
 // CHECK:         %kept = coreai.sqrt
-// CHECK:         coreai.output %p, %halves#1, %emb : tensor<1x18xf16>, tensor<1x8xf16>, tensor<1x32xf16>
+// CHECK:         coreai.output %p, %halves#1, %emb, %hi : tensor<1x18xf16>, tensor<1x8xf16>, tensor<1x32xf16>, tensor<1x8xf16>
 // CHECK:       dialect_resources
 // CHECK:           w_indices: "0x01000000
 // CHECK:           table: "0x02000000
@@ -47,7 +48,7 @@ module {
     %y = coreai.decomposable.broadcasting_mul %r, %scale : (tensor<1x64xf16>, tensor<64xf16>) -> tensor<1x64xf16>
     coreai.output %y : tensor<1x64xf16>
   }
-  coreai.graph @main(%x: tensor<1x64xf16> {coreai.name = "x"}, %ids: tensor<1x1xsi32>, %c: tensor<i1>, %state: !coreai.handle<tensor<1x16xf16>>) -> (tensor<1x18xf16>, tensor<1x8xf16>, tensor<1x32xf16>) {
+  coreai.graph @main(%x: tensor<1x64xf16> {coreai.name = "x"}, %ids: tensor<1x1xsi32>, %c: tensor<i1>, %state: !coreai.handle<tensor<1x16xf16>>) -> (tensor<1x18xf16>, tensor<1x8xf16>, tensor<1x32xf16>, tensor<1x8xf16>) {
     %scale = coreai.constant dense<1.000000e+00> : tensor<64xf16>
     %xn = coreai.invoke @rms_norm(%x, %scale)  : (tensor<1x64xf16>, tensor<64xf16>) -> tensor<1x64xf16>
     %perm = coreai.constant dense<[1, 0]> : tensor<2xui32>
@@ -69,9 +70,10 @@ module {
     %cache, %tok2 = coreai.read_handle %state, %tok : (<tensor<1x16xf16>>, !coreai.token) -> (tensor<1x16xf16>, !coreai.token)
     %two = coreai.constant dense<2> : tensor<si32>
     %halves:2 = coreai.split %pick, %two : (tensor<1x16xf16>, tensor<si32>) -> (tensor<1x8xf16>, tensor<1x8xf16>)
+    %lo, %hi = coreai.split %h, %two : (tensor<1x16xf16>, tensor<si32>) -> (tensor<1x8xf16>, tensor<1x8xf16>)
     %dead = coreai.cast %h : tensor<1x16xf16> to tensor<1x16xf32>
     %kept = coreai.sqrt %cache : tensor<1x16xf16> -> tensor<1x16xf16>
-    coreai.output %p, %halves#1, %emb : tensor<1x18xf16>, tensor<1x8xf16>, tensor<1x32xf16>
+    coreai.output %p, %halves#1, %emb, %hi : tensor<1x18xf16>, tensor<1x8xf16>, tensor<1x32xf16>, tensor<1x8xf16>
   }
 }
 

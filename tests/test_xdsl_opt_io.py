@@ -130,6 +130,20 @@ def test_xdsl_opt_prints_what_coreai_opt_prints(name: str, text: str, tmp_path: 
         assert xdsl_opt(path, "-p", xdsl_pipeline, "-t", "coreai") == ours, xdsl_pipeline
 
 
+EXAMPLES = sorted((REPO / "examples").glob("*.mlir"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.name for path in EXAMPLES])
+def test_xdsl_opt_runs_the_repository_examples(path: Path) -> None:
+    """The examples the README uses (weights in `dialect_resources`) run under xdsl-opt."""
+    for xdsl_pipeline, our_pipeline in [
+        *PIPELINES,
+        ("quantize{dtype=int8}", "quantize<dtype=int8>"),
+    ]:
+        ours = str(Pipeline.parse(our_pipeline).run(AIProgram.load(path)))
+        assert xdsl_opt(path, "-p", xdsl_pipeline, "-t", "coreai") == ours, xdsl_pipeline
+
+
 @needs_corpus
 def test_xdsl_opt_split_input_file_as_a_command(tmp_path: Path) -> None:
     """The installed command, `--split-input-file`, on a whole corpus file: the same chunks

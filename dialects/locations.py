@@ -34,28 +34,46 @@ LOCATION_ALIAS_DEFINITION = re.compile(r"(?m)^#[\w.$\-]+[ \t]*=[ \t]*loc\(.*$")
 
 
 def parse_optional_location(parser: Parser) -> Attribute | None:
-    """`loc(...)` if next, where an `#alias` in it may be defined further down."""
+    """`loc(...)` if next, read as `coreai-opt` reads it (an `#alias` may be defined further
+    down; `fused<metadata>[...]` and `"f":1:2 to 3:4` ranges too, which xDSL lacks)."""
     token = parser._current_token
     if coreai_opt_parser(parser) or token.kind != MLIRTokenKind.BARE_IDENT or token.text != "loc":
         return parser.parse_optional_location()
     content = parser.lexer.input.content
     end = location_end(content, token.span.end)
     if end < 0:
-        return parser.parse_optional_location()
+        return parser.parse_optional_location()  # malformed: xDSL's parser reports it
+    aliases = dict(parser.attribute_aliases)
     body = STRING.sub(lambda m: " " * len(m.group()), content[token.span.end : end])
-    undefined = [m for m in ALIAS.finditer(body) if m.group() not in parser.attribute_aliases]
-    if not undefined:
-        return parser.parse_optional_location()
-    later = later_location_aliases(parser)
-    for use in undefined:
+    for use in ALIAS.finditer(body):
+        if use.group() in aliases:
+            continue
+        later = later_location_aliases(parser)
         if use.group() not in later:
             offset = token.span.end + use.start()
             parser.raise_error(
                 f"undefined location alias '{use.group()}'", offset, offset + len(use.group())
             )
-    reader = Parser(parser.ctx, content[token.span.start : end], parser.lexer.input.name)
-    reader.attribute_aliases = {**later, **parser.attribute_aliases}
-    location = reader.parse_optional_location()
+        aliases[use.group()] = later[use.group()]
+    return read_location(parser, token.span.start, end, aliases)
+
+
+def read_location(parser: Parser, start: int, end: int, aliases: dict) -> Attribute | None:
+    """The `loc(...)` at `start:end` of the parser's text, read by `coreai-opt`'s location
+    parser; its errors are located in the whole text."""
+    from coreai_opt.ir.text import CoreAIParser, FileMetadata
+
+    text_input = parser.lexer.input
+    reader = CoreAIParser(
+        parser.ctx, text_input.content[start:end], text_input.name, FileMetadata()
+    )
+    reader.attribute_aliases = aliases
+    try:
+        location = reader.parse_optional_location()
+        if reader._current_token.kind != MLIRTokenKind.EOF:
+            reader.raise_error("unexpected text in a location")
+    except ParseError as error:
+        parser.raise_error(error.msg, start + error.span.start, start + error.span.end)
     parser._resume_from(end)
     return location
 
@@ -93,10 +111,13 @@ def later_location_aliases(parser: Parser) -> dict[str, Attribute]:
 
 
 def read_location_aliases(parser: Parser) -> dict[str, Attribute]:
-    """Parse the text's top-level location alias definitions, in order, on their own."""
+    """Parse the text's top-level location alias definitions, in order, on their own
+    (with `coreai-opt`'s location parser)."""
+    from coreai_opt.ir.text import CoreAIParser, FileMetadata
+
     text_input = parser.lexer.input
     definitions = "\n".join(LOCATION_ALIAS_DEFINITION.findall(text_input.content))
-    reader = Parser(parser.ctx, definitions, text_input.name)
+    reader = CoreAIParser(parser.ctx, definitions, text_input.name, FileMetadata())
     try:
         while reader._current_token.kind == MLIRTokenKind.HASH_IDENT:
             reader._parse_alias_def()

@@ -359,6 +359,23 @@ def test_a_location_alias_may_be_defined_after_its_use() -> None:
     assert graph.body.blocks.first.args[0].location == file_line_col("model.py", 1, 1)
 
 
+def test_coreai_opts_location_forms_on_coreai_ops() -> None:
+    """`fused<metadata>[...]` and ranges, which xDSL's location parser lacks, read on
+    `coreai` ops and graph arguments as `coreai-opt` reads them."""
+    text = """coreai.graph @main(%a: tensor<2xf32> loc(fused<"arg">[unknown])) -> tensor<2xf32> {
+  %e = coreai.exp %a : tensor<2xf32> -> tensor<2xf32> loc("model.py":3:4 to 5:6)
+  coreai.output %e : tensor<2xf32> loc(fused<{k = 1 : i64}>["model.py":9:0])
+}
+"""
+    graph = next(iter(parse_with_xdsl(text).ops))
+    ours = next(iter(AIProgram.parse(text).module.ops))
+    for theirs, mine in zip(graph.walk(), ours.walk(), strict=True):
+        if not isinstance(theirs, type(graph)):
+            assert theirs.location == mine.location
+    assert graph.body.blocks.first.args[0].location == ours.body.blocks.first.args[0].location
+    assert graph.body.blocks.first.first_op.location == file_line_col("model.py", 3, 4)
+
+
 def test_an_undefined_location_alias_is_named() -> None:
     """An alias defined nowhere: one located error naming it."""
     text = """coreai.graph @main(%a: tensor<2xf32>) -> tensor<2xf32> {

@@ -32,14 +32,23 @@ def get_coreai_dialect() -> Dialect:
 
 @dataclass(frozen=True)
 class CoreAITarget(Target):
-    """Print the module as `coreai-opt` does, weights (`dialect_resources`) included."""
+    """Print the module as `coreai-opt` does, weights (`dialect_resources`) included.
+
+    `-t 'coreai{debuginfo=true}'` prints locations (`--mlir-print-debuginfo`),
+    `-t 'coreai{generic=true}'` MLIR's generic form (`--print-op-generic`).
+    """
 
     name = "coreai"
 
+    debuginfo: bool = False
+    generic: bool = False
+
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from coreai_opt.ir.pending import resolve_pending_resources
         from coreai_opt.ir.text import module_to_string
 
-        output.write(module_to_string(module))
+        resolve_pending_resources(ctx, module)
+        output.write(module_to_string(module, generic=self.generic, debuginfo=self.debuginfo))
 
 
 def get_coreai_target() -> type[Target]:

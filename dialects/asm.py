@@ -76,6 +76,17 @@ def op_name_start(parser: Parser) -> int:
     return match.start() if match else end
 
 
+def op_text_start(parser: Parser) -> tuple[int, int]:
+    """Where the op being parsed starts (its result list, else its name), and how many
+    names its result list has (`%a, %b:2 =` has 2)."""
+    content = parser.lexer.input.content
+    start = op_name_start(parser)
+    match = RESULT_LIST.search(content, max(0, start - 4096), start)
+    if match is None:
+        return start, 0
+    return match.start(), len(re.split(r"\s*,\s*", match.group(1)))
+
+
 def name_end_position(parser: Parser) -> int:
     """Offset right after the op name being parsed (the parser is at the next token)."""
     content = parser.lexer.input.content

@@ -19,6 +19,8 @@ from coreai_opt.dialects.asm import (
     record_syntax,
     recorded_syntax,
 )
+from coreai_opt.dialects.locations import op_start, take_trailing_location
+from coreai_opt.dialects.names import learn_coreai_names
 from coreai_opt.dialects.resources import BlobAttr, DenseResourceElementsAttr
 from coreai_opt.dialects.syntax import (
     DEFAULT_SYNTAX,
@@ -28,6 +30,7 @@ from coreai_opt.dialects.syntax import (
     print_in_form,
     resolve,
 )
+from coreai_opt.dialects.text_state import coreai_opt_parser
 from coreai_opt.dialects.types import (
     CoreAIAttr,
     HandleType,
@@ -40,6 +43,7 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
     DictionaryAttr,
     FunctionType,
     IntegerType,
@@ -74,6 +78,7 @@ from xdsl.traits import (
     SymbolOpInterface,
 )
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.mlir_lexer import MLIRTokenKind
 
 from coreai_opt.ir.dtypes import bit_width, is_float_type, storage_nbytes
 
@@ -140,11 +145,15 @@ class FunctionalTypeOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> FunctionalTypeOp:
+        learn_coreai_names(parser)
+        start = op_start(parser)
         name_end = name_end_position(parser)
         form = parse_form(parser, bound_result_count(parser, cls.name), name_end)
         if form.regions:
             parser.raise_error(f"{cls.name} takes no regions")
-        return cls.build_from_parts(resolve(parser, form), form.result_types, form.attributes)
+        op = cls.build_from_parts(resolve(parser, form), form.result_types, form.attributes)
+        take_trailing_location(parser, op, start)
+        return op
 
     @classmethod
     def build_from_parts(
@@ -209,7 +218,11 @@ class GraphOp(IRDLOperation):
     def parse(cls, parser: Parser) -> GraphOp:
         from coreai_opt.dialects.graph_syntax import parse_graph
 
-        return parse_graph(cls, parser)
+        learn_coreai_names(parser)
+        start = op_start(parser)
+        op = parse_graph(cls, parser)
+        take_trailing_location(parser, op, start)
+        return op
 
     def print(self, printer: Printer) -> None:
         from coreai_opt.dialects.graph_syntax import print_graph
@@ -253,7 +266,31 @@ class OutputOp(IRDLOperation):
 
     traits = traits_def(IsTerminator(), HasParent(GraphOp))
 
-    assembly_format = "attr-dict ($values^ `:` type($values))?"
+    @classmethod
+    def parse(cls, parser: Parser) -> OutputOp:
+        """`attr-dict (operands : types)?`, then its location (dialects/locations.py)."""
+        start = op_start(parser)
+        attributes = parser.parse_optional_attr_dict()
+        values: list[SSAValue] = []
+        if parser._current_token.kind == MLIRTokenKind.PERCENT_IDENT:
+            operands = parser.parse_comma_separated_list(
+                parser.Delimiter.NONE, parser.parse_unresolved_operand
+            )
+            parser.parse_punctuation(":")
+            type_pos = parser.pos
+            types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+            values = parser.resolve_operands(operands, types, type_pos)
+        op = cls.create(operands=values, attributes=attributes)
+        take_trailing_location(parser, op, start)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_op_attributes(self.attributes)
+        if self.values:
+            printer.print_string(" ")
+            printer.print_list(self.values, printer.print_operand)
+            printer.print_string(" : ")
+            printer.print_list(self.values.types, printer.print_attribute)
 
     def __init__(self, values: Sequence[SSAValue]) -> None:
         super().__init__(operands=[values])
@@ -284,6 +321,8 @@ class InvokeOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> InvokeOp:
+        learn_coreai_names(parser)
+        start = op_start(parser)
         if parser._current_token.text[:1] != "@":
             parser.raise_error("expected the callee graph (@name)")
         callee = parser.parse_attribute()
@@ -297,12 +336,14 @@ class InvokeOp(IRDLOperation):
         type_pos = parser.pos
         function_type = parser.parse_function_type()
         values = parser.resolve_operands(operands, function_type.inputs.data, type_pos)
-        return cls.create(
+        op = cls.create(
             operands=values,
             result_types=function_type.outputs.data,
             properties={"callee": callee},
             attributes=attributes,
         )
+        take_trailing_location(parser, op, start)
+        return op
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -355,7 +396,9 @@ class ConstantOp(IRDLOperation):
 
     name = "coreai.constant"
 
-    value = prop_def(DenseIntOrFPElementsAttr | DenseResourceElementsAttr)
+    value = prop_def(DenseIntOrFPElementsAttr | DenseResourceElementsAttr | DenseResourceAttr)
+    """A `DenseResourceAttr` is a pending reference read by xDSL's own parser, replaced by
+    a `DenseResourceElementsAttr` before any pass looks at it (coreai_opt/ir/pending.py)."""
     result = result_def(TensorType)
 
     traits = traits_def(Pure(), ConstantLike())
@@ -365,15 +408,20 @@ class ConstantOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
+        learn_coreai_names(parser)
+        start = op_start(parser)
         attributes = parser.parse_optional_attr_dict()
         pos = parser.pos
-        value = parser.parse_attribute()
-        if not isinstance(value, DenseIntOrFPElementsAttr | DenseResourceElementsAttr):
+        value = parse_constant_value(parser)
+        if not isinstance(
+            value, DenseIntOrFPElementsAttr | DenseResourceElementsAttr | DenseResourceAttr
+        ):
             parser.raise_error(
                 "coreai.constant expects a dense<...> or dense_resource<...> value", pos
             )
         op = cls(value)
         op.attributes |= attributes
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:
@@ -391,6 +439,19 @@ class ConstantOp(IRDLOperation):
             raise VerifyException(f"constant value must be a tensor, got {value_type}")
         if isinstance(self.value, DenseResourceElementsAttr):
             verify_blob_size(self.value)
+
+
+def parse_constant_value(parser: Parser) -> Attribute:
+    """The value of a constant; a `dense<...>` literal read with MLIR's semantics by any
+    xDSL parser (xDSL's own reads `dense<0xFF800000> : tensor<f32>` as an integer, MLIR
+    as the bits of -inf). `coreai-opt`'s parser does that for every attribute already."""
+    from coreai_opt.ir.text import parse_dense_elements
+
+    token = parser._current_token
+    if token.text != "dense" or coreai_opt_parser(parser):
+        return parser.parse_attribute()
+    parser._consume_token()
+    return parse_dense_elements(parser, None)
 
 
 def verify_blob_size(attr: DenseResourceElementsAttr) -> None:
@@ -756,6 +817,8 @@ class UnknownCoreAIOp(Operation):
 
     @classmethod
     def parse(cls, parser: Parser) -> UnknownCoreAIOp:
+        learn_coreai_names(parser)
+        start = op_start(parser)
         name_end = name_end_position(parser)
         bound = bound_result_count(parser, cls.name)
         form = parse_form(parser, bound, name_end)
@@ -771,6 +834,7 @@ class UnknownCoreAIOp(Operation):
         record_syntax(op, syntax)
         if cls.learned_syntax is None:
             cls.learned_syntax = syntax
+        take_trailing_location(parser, op, start)
         return op
 
     def print(self, printer: Printer) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coreai_opt.dialects.asm import asm_info, update_asm
+from coreai_opt.dialects.locations import parse_optional_location
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DictionaryAttr,
@@ -34,7 +35,7 @@ def parse_argument(parser: Parser) -> tuple[Parser.Argument, dict[str, Attribute
     """`%arg: T {attrs} loc(...)`."""
     argument = parser.parse_argument()
     attributes = parser.parse_optional_dictionary_attr_dict()
-    location = parser.parse_optional_location()
+    location = parse_optional_location(parser)
     if location is not None:
         argument.location = location
     return argument, attributes

@@ -14,6 +14,7 @@ from xdsl.ir import Attribute, Operation
 from xdsl.rewriter import Rewriter
 
 from coreai_opt.ir.elements import elements_array, stored_nbytes
+from coreai_opt.ir.pending import resolve_pending_resources
 from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
 
 F16_MAX = float(np.finfo(np.float16).max)
@@ -83,6 +84,7 @@ class CastToFp16Pass(CoreAIPass):
     name = "cast-to-fp16"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        resolve_pending_resources(ctx, op)
         run = current_run(self.name)
         for inner in list(op.walk()):
             if isinstance(inner, ConstantOp) and inner.result.type != to_f16_type(

@@ -63,6 +63,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from coreai_opt.ir.elements import ElidedWeightError, elements_array, stored_nbytes
+from coreai_opt.ir.pending import resolve_pending_resources
 from coreai_opt.numerics.finite import NonFiniteWeightError, all_finite, non_finite_reason
 from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
 from coreai_opt.progress import Ticker, progress_enabled
@@ -441,6 +442,7 @@ class CompressionPass(CoreAIPass, ABC):
         """The pattern compressing one constant, recording into `run`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        resolve_pending_resources(ctx, op)
         pattern = self.pattern(current_run(self.name))
         pattern.start(op)
         walker = PatternRewriteWalker(

@@ -33,6 +33,7 @@ from xdsl.pattern_rewriter import (
 
 from coreai_opt.ir.dtypes import numpy_dtype
 from coreai_opt.ir.elements import elements_array, stored_nbytes
+from coreai_opt.ir.pending import resolve_pending_resources
 from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
 
 
@@ -162,6 +163,7 @@ class DecompressPass(CoreAIPass):
     name = "decompress"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        resolve_pending_resources(ctx, op)
         run = current_run(self.name)
         patterns = [
             FoldBlockwiseShiftScale(run),

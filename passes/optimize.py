@@ -12,6 +12,7 @@ from xdsl.pattern_rewriter import PatternRewriterListener, PatternRewriteWalker
 from xdsl.transforms.dead_code_elimination import RemoveUnusedOperations
 
 from coreai_opt.ir.elements import stored_nbytes
+from coreai_opt.ir.pending import resolve_pending_resources
 from coreai_opt.pipeline import CoreAIPass, PassRun, current_run
 
 
@@ -41,5 +42,6 @@ class OptimizePass(CoreAIPass):
     name = "optimize"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        resolve_pending_resources(ctx, op)
         run = current_run(self.name)
         run.count("ops-removed", erase_dead_ops(op, run), "Dead pure ops removed")

@@ -47,7 +47,7 @@ from xdsl.dialects.builtin import (
     VectorType,
 )
 from xdsl.ir import Attribute, Operation
-from xdsl.parser import Parser
+from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
@@ -84,6 +84,10 @@ EXPLICIT_MODULE = re.compile(r"(?:\s|//[^\n]*(?:\n|$))*module\b")
 class CoreAIContext(Context):
     """Context where any `coreai.*` op name resolves, modelled or not."""
 
+    resolves_coreai_names = True
+    """Names resolve on lookup: the dialect's parse hooks need not scan the text for them
+    (dialects/names.py)."""
+
     def get_optional_op(self, name: str, *, dialect_stack=()) -> type[Operation] | None:
         if name.startswith("coreai.") and self._get_known_op(name) is None:
             op_class = unknown_op_class(name)
@@ -110,10 +114,12 @@ class CoreAIContext(Context):
         return super().get_optional_type(name)
 
 
-LINEAR_STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+LINEAR_STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]++|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*+"')
 """xDSL 0.74's string-literal pattern, `"(?:[^"\\\n\v\f]+|\\...)*"`, nests `+` inside `*`:
 an unterminated or badly escaped string of a few dozen characters makes it backtrack for
-minutes (a hang on a one-character typo). This one matches the same strings, in linear time."""
+minutes (a hang on a one-character typo). This one matches the same strings, in linear time
+(possessive runs: nothing to backtrack into), and reads a 32 MB hex string in 0.2 s where
+one character per step took 5.6 s (what `xdsl-opt` lexes for a `dialect_resources` blob)."""
 MLIRLexer._unescaped_characters_regex = LINEAR_STRING_LITERAL
 
 
@@ -267,7 +273,7 @@ class MetadataScanner:
         start = self.offset()
         self.expect(b'"', f"to open resource '{key}'")
         if not (self.fill(2) and self.buffer.startswith(b"0x", self.pos)):
-            raise self.error(f"resource '{key}' is not a hex blob (\"0x...\")", start)
+            raise self.error(not_hex_blob(key), start)
         self.pos += 2
         self.check_alignment_word(key, start)
         parts: list[bytes] = []
@@ -282,26 +288,65 @@ class MetadataScanner:
             try:
                 parts.append(binascii.a2b_hex(text[:usable]))
             except binascii.Error:
-                raise self.error(f"resource '{key}' holds invalid hex", start) from None
+                raise self.error(invalid_hex(key), start) from None
             carry = text[usable:]
             self.pos = stop
             if end >= 0:
                 self.pos += 1
                 break
         if carry or sum(len(p) for p in parts) < 4:
-            raise self.error(f"resource '{key}' is too short or has an odd hex length", start)
+            raise self.error(too_short(key), start)
         return blob_from_parts(parts)
 
     def check_alignment_word(self, key: str, start: int) -> None:
         """The blob's first 4 bytes (little-endian) are its alignment: checked before the
         rest is decoded, since a writer pads every blob to it."""
         self.fill(8)
-        word = self.buffer[self.pos : self.pos + 8]
-        if HEX_WORD.fullmatch(word) is None:
-            return  # a short or non-hex blob: the decoding below reports it
-        problem = alignment_problem(int.from_bytes(binascii.a2b_hex(word), "little"))
+        problem = alignment_word_problem(key, self.buffer[self.pos : self.pos + 8])
         if problem is not None:
-            raise self.error(f"resource '{key}': {problem}", start)
+            raise self.error(problem, start)
+
+
+def alignment_word_problem(key: str, word: bytes) -> str | None:
+    """Why the hex alignment word opening resource `key` is unacceptable, or None (also
+    when it is short or not hex: decoding the blob reports that)."""
+    if HEX_WORD.fullmatch(word) is None:
+        return None
+    problem = alignment_problem(int.from_bytes(binascii.a2b_hex(word), "little"))
+    return None if problem is None else f"resource '{key}': {problem}"
+
+
+def not_hex_blob(key: str) -> str:
+    """The error for a resource value that is not `"0x..."`."""
+    return f"resource '{key}' is not a hex blob (\"0x...\")"
+
+
+def invalid_hex(key: str) -> str:
+    """The error for a resource value with a non-hex digit."""
+    return f"resource '{key}' holds invalid hex"
+
+
+def too_short(key: str) -> str:
+    """The error for a resource value without a whole alignment word and bytes."""
+    return f"resource '{key}' is too short or has an odd hex length"
+
+
+def blob_from_hex(key: str, text: str) -> Blob:
+    """Decode a whole `0x<alignment word><bytes>` resource value held in memory (as xDSL's
+    parser stores them), with the checks and messages of the streaming reader."""
+    if not text.startswith("0x"):
+        raise ValueError(not_hex_blob(key))
+    digits = text[2:].encode("ascii", "replace")
+    problem = alignment_word_problem(key, digits[:8])
+    if problem is not None:
+        raise ValueError(problem)
+    try:
+        raw = binascii.a2b_hex(digits)  # an odd digit count is invalid hex, as when streamed
+    except binascii.Error:
+        raise ValueError(invalid_hex(key)) from None
+    if len(raw) < 4:
+        raise ValueError(too_short(key))
+    return blob_from_parts([raw])
 
 
 def blob_from_parts(parts: list[bytes]) -> Blob:
@@ -588,73 +633,12 @@ class CoreAIParser(Parser):
         return super()._parse_optional_integer_or_float_type()
 
     def _parse_dense_literal_type(self):
-        """xDSL's check of a dense literal's type, without building an IRDL constraint per
-        literal (about 2 ms each: a program's many small constants paid seconds)."""
-        start = self._current_token.span.start
-        type_ = self.expect(self.parse_optional_type, "Dense attribute must be typed!")
-        element = getattr(type_, "element_type", None)
-        if not isinstance(type_, TensorType | VectorType | MemRefType) or not isinstance(
-            element, IntegerType | IndexType | ComplexType | AnyFloat
-        ):
-            self.raise_error(
-                "Expected memref, vector or tensor type of integer, index, float, or complex type",
-                start,
-                self.pos,
-            )
-        if any(dim == DYNAMIC_INDEX for dim in type_.get_shape()):
-            self.raise_error("Dense literal attribute should have a static shape.", start, self.pos)
-        return type_
+        """xDSL's check of a dense literal's type, faster (see `dense_literal_type`)."""
+        return dense_literal_type(self)
 
     def parse_dense_int_or_fp_elements_attr(self, type):
-        """`dense<...>` with MLIR's semantics: hex floats are bit patterns, range errors."""
-        from coreai_opt.ir.dtypes import numpy_dtype
-
-        start = self._current_token.span.start
-        self.parse_punctuation("<", " in dense attribute")
-        contents: tuple | str | None = None
-        if self.parse_optional_punctuation(">") is None:
-            hex_string = self.parse_optional_str_literal()
-            contents = hex_string if hex_string is not None else self._parse_tensor_literal()
-            self.parse_punctuation(">", " in dense attribute")
-        type_pos = self.pos
-        if type is None:
-            self.parse_punctuation(":", " in dense attribute")
-            type = self._parse_dense_literal_type()
-        try:
-            dtype = numpy_dtype(type.element_type)
-        except (ValueError, AttributeError):
-            check_expanded_dense_size(self, type, type_pos - start, type_pos)
-            self._resume_from(start)
-            return super().parse_dense_int_or_fp_elements_attr(type)
-        shape = type.get_shape()
-        if any(dim < 0 for dim in shape):
-            self.raise_error(f"dense elements need a static shape, got {type}", type_pos)
-        count = math.prod(shape)
-        if contents is None:
-            if count:
-                self.raise_error(f"expected {count} elements in the dense literal", type_pos)
-            return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
-        if isinstance(contents, str):
-            raw = dense_hex_bytes(contents)
-            if raw is None:
-                self.raise_error("dense hex string is not valid hex", type_pos)
-            if len(raw) != count * dtype.itemsize and not (len(raw) == dtype.itemsize and count):
-                self.raise_error(
-                    f"dense hex string holds {len(raw)} bytes, {type} needs "
-                    f"{count * dtype.itemsize}",
-                    type_pos,
-                )
-            return dense_attr(type, raw)
-        elements, literal_shape = contents
-        values = literal_to_array(self, elements, type.element_type, dtype)
-        if literal_shape and list(literal_shape) != list(shape):
-            self.raise_error(
-                f"dense literal has shape {list(literal_shape)}, {type} needs {list(shape)}",
-                type_pos,
-            )
-        if not literal_shape and not count:  # a splat of no elements
-            return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
-        return dense_attr(type, values.tobytes())  # a splat stays one element
+        """`dense<...>` with MLIR's semantics (see `parse_dense_elements`)."""
+        return parse_dense_elements(self, type)
 
     def _parse_builtin_dense_resource_attr(self) -> Attribute:
         self.parse_characters("<", " in dense_resource attribute")
@@ -679,6 +663,78 @@ class CoreAIParser(Parser):
         except VerifyException as error:
             self.raise_error(str(error), key_pos, self.pos)
         return attr
+
+
+def parse_dense_elements(parser: Parser, type: Attribute | None) -> DenseIntOrFPElementsAttr:
+    """`dense<...>` (after the keyword) with MLIR's semantics: hex floats are bit
+    patterns, out-of-range values are errors. Any xDSL parser may call it (the
+    `coreai.constant` hook does, under `xdsl-opt`)."""
+    from coreai_opt.ir.dtypes import numpy_dtype
+
+    start = parser._current_token.span.start
+    parser.parse_punctuation("<", " in dense attribute")
+    contents: tuple | str | None = None
+    if parser.parse_optional_punctuation(">") is None:
+        hex_string = parser.parse_optional_str_literal()
+        contents = hex_string if hex_string is not None else parser._parse_tensor_literal()
+        parser.parse_punctuation(">", " in dense attribute")
+    type_pos = parser.pos
+    if type is None:
+        parser.parse_punctuation(":", " in dense attribute")
+        type = dense_literal_type(parser)
+    try:
+        dtype = numpy_dtype(type.element_type)
+    except (ValueError, AttributeError):
+        check_expanded_dense_size(parser, type, type_pos - start, type_pos)
+        parser._resume_from(start)
+        return AttrParser.parse_dense_int_or_fp_elements_attr(parser, type)
+    shape = type.get_shape()
+    if any(dim < 0 for dim in shape):
+        parser.raise_error(f"dense elements need a static shape, got {type}", type_pos)
+    count = math.prod(shape)
+    if contents is None:
+        if count:
+            parser.raise_error(f"expected {count} elements in the dense literal", type_pos)
+        return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
+    if isinstance(contents, str):
+        raw = dense_hex_bytes(contents)
+        if raw is None:
+            parser.raise_error("dense hex string is not valid hex", type_pos)
+        if len(raw) != count * dtype.itemsize and not (len(raw) == dtype.itemsize and count):
+            parser.raise_error(
+                f"dense hex string holds {len(raw)} bytes, {type} needs {count * dtype.itemsize}",
+                type_pos,
+            )
+        return dense_attr(type, raw)
+    elements, literal_shape = contents
+    values = literal_to_array(parser, elements, type.element_type, dtype)
+    if literal_shape and list(literal_shape) != list(shape):
+        parser.raise_error(
+            f"dense literal has shape {list(literal_shape)}, {type} needs {list(shape)}",
+            type_pos,
+        )
+    if not literal_shape and not count:  # a splat of no elements
+        return DenseIntOrFPElementsAttr(type, BytesAttr(b""))
+    return dense_attr(type, values.tobytes())  # a splat stays one element
+
+
+def dense_literal_type(parser: Parser) -> Attribute:
+    """xDSL's check of a dense literal's type, without building an IRDL constraint per
+    literal (about 2 ms each: a program's many small constants paid seconds)."""
+    start = parser._current_token.span.start
+    type_ = parser.expect(parser.parse_optional_type, "Dense attribute must be typed!")
+    element = getattr(type_, "element_type", None)
+    if not isinstance(type_, TensorType | VectorType | MemRefType) or not isinstance(
+        element, IntegerType | IndexType | ComplexType | AnyFloat
+    ):
+        parser.raise_error(
+            "Expected memref, vector or tensor type of integer, index, float, or complex type",
+            start,
+            parser.pos,
+        )
+    if any(dim == DYNAMIC_INDEX for dim in type_.get_shape()):
+        parser.raise_error("Dense literal attribute should have a static shape.", start, parser.pos)
+    return type_
 
 
 def drop_empty_name_hints(module: ModuleOp) -> None:

@@ -6,9 +6,13 @@
 // RUN: coreai-opt %s -p 'palettize<n_bits=4>' > %t.ours
 // RUN: diff %t.xdsl %t.ours
 // RUN: xdsl-opt %s -p 'sparsify{target-sparsity=0.75},quantize{dtype=int4 granularity=per_block block_size=8},dce' | filecheck %s --check-prefix=MIXED
+// RUN: xdsl-opt %S/../../examples/tiny_mlp.mlir -p 'quantize{dtype="int8"}' -t coreai > %t.example.xdsl
+// RUN: coreai-opt %S/../../examples/tiny_mlp.mlir -p 'quantize<dtype=int8>' > %t.example.ours
+// RUN: diff %t.example.xdsl %t.example.ours
 
-// The weight is a [32, 40] f16 matrix written as MLIR's hex dense literal (xdsl-opt reads
-// weights in `dense<...>` only, see docs/pipelines.md).
+// The weight is a [32, 40] f16 matrix written as MLIR's hex dense literal; weights in a
+// dialect_resources section are read too (xdsl_opt_real_ir.mlir), as in the README's
+// example, which the last RUN lines compress.
 // CHECK-LABEL: coreai.graph @main
 // CHECK-NEXT:    %w_indices = coreai.constant dense_resource<w_indices> : tensor<32x40xui4>
 // CHECK-NEXT:    %w_lut = coreai.constant dense<{{.*}}> : tensor<1x1x16x1xf16>

@@ -1,0 +1,211 @@
+"""GPTQ: integer quantization that feeds each column's rounding error forward (Frantar et al.).
+
+The weight is seen as ``W [rows, cols]``: rows are output channels, columns the input axis
+the layer contracts with its activations ``X [tokens, cols]``. GPTQ minimises
+``‖(W − Ŵ) Xᵀ‖²`` column by column: after column ``j`` is rounded, its error is spread over
+the columns not yet rounded through ``H⁻¹`` (``H = 2 XᵀX``), so they absorb what ``j`` lost.
+
+- ``H`` is damped by ``damp · mean(diag H)`` on the diagonal; columns whose input never
+  varies (``H_jj = 0``, *dead*) get ``H_jj = 1``: they are rounded to nearest, and neither
+  receive nor spread error (their weights are kept, not zeroed, so inputs the calibration
+  never showed still see them).
+- The upper Cholesky factor ``U`` of ``H⁻¹`` (``H⁻¹ = UᵀU``) gives the updates: column
+  ``j``'s error ``(w_j − ŵ_j) / U_jj`` times row ``U_j,j+1:``. Columns are processed in
+  *lazy batches* (128 columns, a multiple of the group size): the error of a batch reaches
+  the later columns in one matrix product.
+- Quantization parameters are those of round-to-nearest (``quantize_int``: the same scales,
+  zero points, rounding and clipping), computed from the weight as GPTQ sees it. Parameters
+  shared along the input axis (per tensor, per channel, per grouped channel) come from the
+  original weight. Per-block groups choose theirs when the group starts, from the group's
+  columns as earlier errors left them; with ``act_order`` (columns in decreasing ``H_jj``)
+  groups are no longer visited in order, so every group's parameters are fixed first, from
+  the original weight (the layout ``blockwise_shift_scale`` needs: contiguous groups).
+- With ``H = I`` nothing is spread, and the result equals round-to-nearest exactly.
+
+Everything is float64 except the rounding step itself, which divides in the dtype
+round-to-nearest uses (float32 for 16- and 32-bit weights), so codes agree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coreai_opt.numerics.quantization import QuantizedTensor, integer_range, quantize_int
+
+LAZY_BATCH = 128
+"""Columns per lazy batch (rounded up to a multiple of the group size)."""
+
+
+@dataclass(frozen=True)
+class IntegerScheme:
+    """An integer quantization scheme: bits, signedness, symmetric or not, and the block
+    shape of its parameters on ``[rows, cols]`` (0 = whole axis, as in ``quantize_int``)."""
+
+    n_bits: int
+    signed: bool
+    symmetric: bool
+    block_shape: tuple[int, int]
+
+    @property
+    def group_size(self) -> int:
+        """Columns sharing parameters (0: all of them)."""
+        return self.block_shape[1]
+
+    def parameters(self, columns: np.ndarray) -> QuantizedTensor:
+        """Round-to-nearest parameters (and codes) of ``columns`` ([rows, k], weight dtype)."""
+        return quantize_int(
+            columns, self.n_bits, self.signed, self.symmetric, (self.block_shape[0], 0)
+        )
+
+
+class GptqError(ValueError):
+    """GPTQ cannot run on this weight (a Hessian that is not positive definite, ...)."""
+
+
+def damped_hessian(hessian: np.ndarray, damp: float) -> np.ndarray:
+    """``H`` in float64 with dead columns set to 1 on the diagonal, then damped."""
+    h = np.array(hessian, dtype=np.float64)
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise GptqError(f"the Hessian must be square, got shape {h.shape}")
+    if not np.isfinite(h).all():
+        raise GptqError("the Hessian holds NaN or inf (non-finite calibration activations)")
+    diagonal = np.einsum("ii->i", h)
+    diagonal[diagonal == 0] = 1.0
+    diagonal += damp * float(diagonal.mean())
+    return h
+
+
+def inverse_cholesky_upper(hessian: np.ndarray) -> np.ndarray:
+    """Upper triangular ``U`` with ``UᵀU = H⁻¹`` (float64)."""
+    try:
+        lower = np.linalg.cholesky(hessian)
+        lower_inverse = np.linalg.solve(lower, np.eye(len(hessian)))
+        inverse = lower_inverse.T @ lower_inverse
+        return np.linalg.cholesky(inverse).T
+    except np.linalg.LinAlgError:
+        raise GptqError("the damped Hessian is not positive definite (raise damp)") from None
+
+
+def round_columns(
+    values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, scheme: IntegerScheme
+) -> np.ndarray:
+    """Codes of columns ``values`` ([rows, k] float64) with per-row parameters ([rows, k]):
+    ``clip(rint(v / scale) + zero_point)``, divided in ``scale``'s compute dtype."""
+    compute = np.float64 if scale.dtype == np.float64 else np.float32
+    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
+    codes = np.rint(values.astype(compute) / scale.astype(compute))
+    codes += zero_point.astype(compute)
+    return np.clip(codes, low, high)
+
+
+@dataclass
+class GroupParameters:
+    """Scale and zero point per row and group ([rows, groups]); ``fixed`` when all are
+    chosen up front, else filled as groups start."""
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    fixed: bool
+
+    @classmethod
+    def up_front(cls, weight: np.ndarray, scheme: IntegerScheme) -> GroupParameters:
+        """Every group's round-to-nearest parameters from the original weight."""
+        quantized = quantize_int(
+            weight, scheme.n_bits, scheme.signed, scheme.symmetric, scheme.block_shape
+        )
+        rows = weight.shape[0]
+        repeat = rows // quantized.scale.shape[0]
+        scale = np.repeat(quantized.scale, repeat, axis=0)
+        zero_point = np.repeat(quantized.offset, repeat, axis=0)
+        return cls(scale, zero_point, fixed=True)
+
+    def stored(self, rows: int, scheme: IntegerScheme) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, offset1) in the parameter shape of ``scheme.block_shape``."""
+        step = scheme.block_shape[0] or rows
+        return self.scale[::step].copy(), self.zero_point[::step].copy()
+
+
+def gptq_quantize(
+    weight: np.ndarray,
+    hessian: np.ndarray,
+    scheme: IntegerScheme,
+    damp: float = 0.01,
+    act_order: bool = False,
+) -> QuantizedTensor:
+    """GPTQ of ``weight`` ([rows, cols], a float dtype) given ``hessian`` ([cols, cols]).
+
+    Returns codes, scales and zero points in the layout ``quantize_int`` gives for
+    ``scheme.block_shape``, so the result dequantizes with ``blockwise_shift_scale``.
+    """
+    if weight.ndim != 2:
+        raise GptqError(f"GPTQ needs a 2-D weight, got shape {weight.shape}")
+    rows, cols = weight.shape
+    if hessian.shape != (cols, cols):
+        raise GptqError(f"Hessian of shape {hessian.shape} does not fit a weight of {cols} columns")
+    group = scheme.group_size or cols
+    if cols % group:
+        raise GptqError(f"group size {group} does not divide {cols} columns")
+    h = damped_hessian(hessian, damp)
+    order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(cols)
+    factor = inverse_cholesky_upper(h[np.ix_(order, order)])
+    if scheme.group_size == 0 or act_order:
+        params = GroupParameters.up_front(weight, scheme)
+    else:
+        shape = (rows, cols // group)
+        params = GroupParameters(
+            np.empty(shape, weight.dtype), np.empty(shape, np.int64), fixed=False
+        )
+    work = np.array(weight[:, order], dtype=np.float64)
+    codes = np.empty((rows, cols), dtype=np.int64)
+    batch = max(group, LAZY_BATCH - LAZY_BATCH % group) if scheme.group_size else LAZY_BATCH
+    for start in range(0, cols, batch):
+        stop = min(start + batch, cols)
+        errors = quantize_batch(work, codes, factor, order, params, scheme, start, stop)
+        work[:, stop:] -= errors @ factor[start:stop, stop:]
+    data_dtype = np.int8 if scheme.signed else np.uint8
+    restored = np.empty_like(codes)
+    restored[:, order] = codes
+    scale, offset = params.stored(rows, scheme)
+    return QuantizedTensor(restored.astype(data_dtype), scale, offset.astype(data_dtype))
+
+
+def quantize_batch(
+    work: np.ndarray,
+    codes: np.ndarray,
+    factor: np.ndarray,
+    order: np.ndarray,
+    params: GroupParameters,
+    scheme: IntegerScheme,
+    start: int,
+    stop: int,
+) -> np.ndarray:
+    """Round columns ``start:stop`` of ``work`` in place, spreading each column's error over
+    the rest of the batch; returns the scaled errors ([rows, stop - start]) for the columns
+    after the batch."""
+    group = scheme.group_size or work.shape[1]
+    errors = np.empty((work.shape[0], stop - start))
+    for column in range(start, stop):
+        original = order[column]
+        g = original // group
+        if not params.fixed and original % group == 0:
+            chosen = scheme.parameters(work[:, column : column + group].astype(params.scale.dtype))
+            params.scale[:, g] = chosen.scale[:, 0]
+            params.zero_point[:, g] = chosen.offset[:, 0]
+        scale, zero_point = params.scale[:, g : g + 1], params.zero_point[:, g : g + 1]
+        value = work[:, column : column + 1]
+        code = round_columns(value, scale, zero_point, scheme)
+        codes[:, column] = code[:, 0]
+        dequantized = (code - zero_point) * scale.astype(np.float64)
+        error = (value - dequantized)[:, 0] / factor[column, column]
+        work[:, column + 1 : stop] -= np.outer(error, factor[column, column + 1 : stop])
+        errors[:, column - start] = error
+    return errors
+
+
+def layer_error(weight: np.ndarray, approximation: np.ndarray, hessian: np.ndarray) -> float:
+    """``trace((W − Ŵ) H (W − Ŵ)ᵀ)``: with ``H = XᵀX``, the squared layer output error
+    ``‖(W − Ŵ) Xᵀ‖²``."""
+    delta = np.asarray(weight, np.float64) - np.asarray(approximation, np.float64)
+    return float(np.einsum("ij,jk,ik->", delta, np.asarray(hessian, np.float64), delta))

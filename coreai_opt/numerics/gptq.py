@@ -78,14 +78,19 @@ def damped_hessian(hessian: np.ndarray, damp: float) -> np.ndarray:
 
 
 def inverse_cholesky_upper(hessian: np.ndarray) -> np.ndarray:
-    """Upper triangular ``U`` with ``UᵀU = H⁻¹`` (float64)."""
+    """Upper triangular ``U`` with ``UᵀU = H⁻¹`` (float64).
+
+    With ``J`` the reversal permutation and ``L`` the lower Cholesky factor of ``JHJ``,
+    ``U = J L⁻¹ J``: ``UᵀU = J L⁻ᵀ L⁻¹ J = (J L Lᵀ J)⁻¹ = H⁻¹``, and reversing rows and
+    columns of the lower triangular ``L⁻¹`` makes it upper triangular. One factorisation
+    and one triangular inverse, instead of inverting ``H`` and factorising the inverse.
+    """
     try:
-        lower = np.linalg.cholesky(hessian)
-        lower_inverse = np.linalg.solve(lower, np.eye(len(hessian)))
-        inverse = lower_inverse.T @ lower_inverse
-        return np.linalg.cholesky(inverse).T
+        lower = np.linalg.cholesky(hessian[::-1, ::-1])
     except np.linalg.LinAlgError:
         raise GptqError("the damped Hessian is not positive definite (raise damp)") from None
+    inverse = np.linalg.inv(lower)
+    return np.ascontiguousarray(np.triu(inverse[::-1, ::-1]))
 
 
 def round_columns(

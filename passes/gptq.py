@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 DEFAULT_RANDOM_SAMPLES = 8
 CALIBRATION_GRAPH = "main"
 SAMPLE_KEY = re.compile(r"^(?P<name>.+)/(?P<index>\d+)$")
-GPTQ_ONLY_OPTIONS = ("calibration", "calibration_samples", "act_order")
+GPTQ_ONLY_OPTIONS = ("calibration", "calibration_samples", "act_order", "clip_search")
 
 
 # --------------------------------------------------------------------------- options
@@ -292,6 +292,7 @@ def integer_scheme(
         dtype.value.startswith("int"),
         quantize.qscheme == "symmetric",
         (blocks[candidate.output_axis], blocks[candidate.input_axis]),
+        quantize.clip_search,
     )
 
 

@@ -188,6 +188,7 @@ class QuantizePass(CompressionPass):
     calibration_seed: int = option(0, "gptq: seed of the random calibration inputs")
     damp: float = option(0.01, "gptq: diagonal damping, a fraction of the mean of diag(H)")
     act_order: bool = option(False, "gptq: quantize columns in decreasing diag(H) order")
+    clip_search: bool = option(False, "gptq: choose group ranges by an MSE clip search")
     sequential: bool = option(True, "gptq: statistics taken with earlier weights quantized")
 
     def __post_init__(self) -> None:

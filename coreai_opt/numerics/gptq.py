@@ -32,7 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coreai_opt.numerics.quantization import QuantizedTensor, integer_range, quantize_int
+from coreai_opt.numerics.quantization import (
+    QuantizedTensor,
+    expand_blockwise,
+    integer_range,
+    quantize_int,
+)
 
 LAZY_BATCH = 128
 """Columns per lazy batch (rounded up to a multiple of the group size)."""
@@ -47,17 +52,67 @@ class IntegerScheme:
     signed: bool
     symmetric: bool
     block_shape: tuple[int, int]
+    clip_search: bool = False
+    """Choose each group's range by the MSE clip search (`searched_parameters`)."""
 
     @property
     def group_size(self) -> int:
         """Columns sharing parameters (0: all of them)."""
         return self.block_shape[1]
 
-    def parameters(self, columns: np.ndarray) -> QuantizedTensor:
-        """Round-to-nearest parameters (and codes) of ``columns`` ([rows, k], weight dtype)."""
-        return quantize_int(
-            columns, self.n_bits, self.signed, self.symmetric, (self.block_shape[0], 0)
+    def parameters(self, weight: np.ndarray, block_shape: tuple[int, int]) -> QuantizedTensor:
+        """Parameters (with codes) of ``weight`` (weight dtype) for ``block_shape``:
+        round-to-nearest's, or the clip search's."""
+        if self.clip_search:
+            return searched_parameters(weight, self, block_shape)
+        return quantize_int(weight, self.n_bits, self.signed, self.symmetric, block_shape)
+
+
+CLIP_RATIOS = tuple(1 - 0.05 * i for i in range(11))
+"""Range shrink factors the clip search tries: 1, 0.95, ..., 0.5."""
+
+
+def searched_parameters(
+    weight: np.ndarray, scheme: IntegerScheme, block_shape: tuple[int, int]
+) -> QuantizedTensor:
+    """Per block, the round-to-nearest parameters of the weight scaled by the ratio in
+    ``CLIP_RATIOS`` (its range shrunk about zero) that minimise the block's squared
+    error when the unscaled weight is quantized with them (values outside clip)."""
+    best: QuantizedTensor | None = None
+    best_error: np.ndarray | None = None
+    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
+    original = weight.astype(np.float64)
+    for ratio in CLIP_RATIOS:
+        shrunk = (weight.astype(np.float64) * ratio).astype(weight.dtype)
+        trial = quantize_int(shrunk, scheme.n_bits, scheme.signed, scheme.symmetric, block_shape)
+        scale = expand_blockwise(trial.scale, weight.shape)
+        zero_point = expand_blockwise(trial.offset, weight.shape).astype(np.float64)
+        compute = np.float64 if weight.dtype == np.float64 else np.float32
+        codes = np.clip(
+            np.rint(weight.astype(compute) / scale.astype(compute)) + zero_point, low, high
         )
+        squared = (original - (codes - zero_point) * scale.astype(np.float64)) ** 2
+        error = block_sums(squared, trial.scale.shape)
+        data = codes.astype(trial.data.dtype)
+        if best is None or best_error is None:
+            best, best_error = QuantizedTensor(data, trial.scale, trial.offset), error
+            continue
+        better = error < best_error
+        best_error = np.where(better, error, best_error)
+        best = QuantizedTensor(
+            np.where(expand_blockwise(better, weight.shape), data, best.data),
+            np.where(better, trial.scale, best.scale),
+            np.where(better, trial.offset, best.offset),
+        )
+    assert best is not None
+    return best
+
+
+def block_sums(values: np.ndarray, param_shape: tuple[int, ...]) -> np.ndarray:
+    """Sums of ``values`` ([rows, cols]) over the blocks of a parameter shape."""
+    rows, cols = values.shape
+    p_rows, p_cols = param_shape
+    return values.reshape(p_rows, rows // p_rows, p_cols, cols // p_cols).sum(axis=(1, 3))
 
 
 class GptqError(ValueError):
@@ -117,9 +172,7 @@ class GroupParameters:
     @classmethod
     def up_front(cls, weight: np.ndarray, scheme: IntegerScheme) -> GroupParameters:
         """Every group's round-to-nearest parameters from the original weight."""
-        quantized = quantize_int(
-            weight, scheme.n_bits, scheme.signed, scheme.symmetric, scheme.block_shape
-        )
+        quantized = scheme.parameters(weight, scheme.block_shape)
         rows = weight.shape[0]
         repeat = rows // quantized.scale.shape[0]
         scale = np.repeat(quantized.scale, repeat, axis=0)
@@ -195,7 +248,8 @@ def quantize_batch(
         original = order[column]
         g = original // group
         if not params.fixed and original % group == 0:
-            chosen = scheme.parameters(work[:, column : column + group].astype(params.scale.dtype))
+            columns = work[:, column : column + group].astype(params.scale.dtype)
+            chosen = scheme.parameters(columns, (scheme.block_shape[0], 0))
             params.scale[:, g] = chosen.scale[:, 0]
             params.zero_point[:, g] = chosen.offset[:, 0]
         scale, zero_point = params.scale[:, g : g + 1], params.zero_point[:, g : g + 1]

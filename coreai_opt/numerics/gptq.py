@@ -53,18 +53,25 @@ class IntegerScheme:
     symmetric: bool
     block_shape: tuple[int, int]
     clip_search: bool = False
-    """Choose each group's range by the MSE clip search (`searched_parameters`)."""
+    """Choose each group's range by the clip search (`searched_parameters`), its squared
+    error weighted per column by ``diag(H)``."""
 
     @property
     def group_size(self) -> int:
         """Columns sharing parameters (0: all of them)."""
         return self.block_shape[1]
 
-    def parameters(self, weight: np.ndarray, block_shape: tuple[int, int]) -> QuantizedTensor:
+    def parameters(
+        self,
+        weight: np.ndarray,
+        block_shape: tuple[int, int],
+        importance: np.ndarray | None = None,
+    ) -> QuantizedTensor:
         """Parameters (with codes) of ``weight`` (weight dtype) for ``block_shape``:
-        round-to-nearest's, or the clip search's."""
+        round-to-nearest's, or the clip search's (column errors weighted by
+        ``importance``)."""
         if self.clip_search:
-            return searched_parameters(weight, self, block_shape)
+            return searched_parameters(weight, self, block_shape, importance)
         return quantize_int(weight, self.n_bits, self.signed, self.symmetric, block_shape)
 
 
@@ -73,11 +80,16 @@ CLIP_RATIOS = tuple(1 - 0.05 * i for i in range(11))
 
 
 def searched_parameters(
-    weight: np.ndarray, scheme: IntegerScheme, block_shape: tuple[int, int]
+    weight: np.ndarray,
+    scheme: IntegerScheme,
+    block_shape: tuple[int, int],
+    importance: np.ndarray | None = None,
 ) -> QuantizedTensor:
     """Per block, the round-to-nearest parameters of the weight scaled by the ratio in
     ``CLIP_RATIOS`` (its range shrunk about zero) that minimise the block's squared
-    error when the unscaled weight is quantized with them (values outside clip)."""
+    error when the unscaled weight is quantized with them (values outside clip), each
+    column's error weighted by ``importance`` (e.g. ``diag(H)``; default 1). Ratio 1 is
+    round-to-nearest, so the weighted error is never above its."""
     best: QuantizedTensor | None = None
     best_error: np.ndarray | None = None
     low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
@@ -92,6 +104,8 @@ def searched_parameters(
             np.rint(weight.astype(compute) / scale.astype(compute)) + zero_point, low, high
         )
         squared = (original - (codes - zero_point) * scale.astype(np.float64)) ** 2
+        if importance is not None:
+            squared *= importance
         error = block_sums(squared, trial.scale.shape)
         data = codes.astype(trial.data.dtype)
         if best is None or best_error is None:
@@ -170,9 +184,11 @@ class GroupParameters:
     fixed: bool
 
     @classmethod
-    def up_front(cls, weight: np.ndarray, scheme: IntegerScheme) -> GroupParameters:
-        """Every group's round-to-nearest parameters from the original weight."""
-        quantized = scheme.parameters(weight, scheme.block_shape)
+    def up_front(
+        cls, weight: np.ndarray, scheme: IntegerScheme, importance: np.ndarray
+    ) -> GroupParameters:
+        """Every group's parameters from the original weight."""
+        quantized = scheme.parameters(weight, scheme.block_shape, importance)
         rows = weight.shape[0]
         repeat = rows // quantized.scale.shape[0]
         scale = np.repeat(quantized.scale, repeat, axis=0)
@@ -206,10 +222,11 @@ def gptq_quantize(
     if cols % group:
         raise GptqError(f"group size {group} does not divide {cols} columns")
     h = damped_hessian(hessian, damp)
+    importance = np.diag(h).copy()
     order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(cols)
     factor = inverse_cholesky_upper(h[np.ix_(order, order)])
     if scheme.group_size == 0 or act_order:
-        params = GroupParameters.up_front(weight, scheme)
+        params = GroupParameters.up_front(weight, scheme, importance)
     else:
         shape = (rows, cols // group)
         params = GroupParameters(
@@ -220,7 +237,9 @@ def gptq_quantize(
     batch = max(group, LAZY_BATCH - LAZY_BATCH % group) if scheme.group_size else LAZY_BATCH
     for start in range(0, cols, batch):
         stop = min(start + batch, cols)
-        errors = quantize_batch(work, codes, factor, order, params, scheme, start, stop)
+        errors = quantize_batch(
+            work, codes, factor, order, params, scheme, (start, stop), importance
+        )
         work[:, stop:] -= errors @ factor[start:stop, stop:]
     data_dtype = np.int8 if scheme.signed else np.uint8
     restored = np.empty_like(codes)
@@ -236,12 +255,13 @@ def quantize_batch(
     order: np.ndarray,
     params: GroupParameters,
     scheme: IntegerScheme,
-    start: int,
-    stop: int,
+    span: tuple[int, int],
+    importance: np.ndarray,
 ) -> np.ndarray:
     """Round columns ``start:stop`` of ``work`` in place, spreading each column's error over
     the rest of the batch; returns the scaled errors ([rows, stop - start]) for the columns
-    after the batch."""
+    after the batch. ``importance`` (``diag H``) weighs the clip search of groups."""
+    start, stop = span
     group = scheme.group_size or work.shape[1]
     errors = np.empty((work.shape[0], stop - start))
     for column in range(start, stop):
@@ -249,7 +269,8 @@ def quantize_batch(
         g = original // group
         if not params.fixed and original % group == 0:
             columns = work[:, column : column + group].astype(params.scale.dtype)
-            chosen = scheme.parameters(columns, (scheme.block_shape[0], 0))
+            weights = importance[column : column + group]
+            chosen = scheme.parameters(columns, (scheme.block_shape[0], 0), weights)
             params.scale[:, g] = chosen.scale[:, 0]
             params.zero_point[:, g] = chosen.offset[:, 0]
         scale, zero_point = params.scale[:, g : g + 1], params.zero_point[:, g : g + 1]

@@ -263,3 +263,70 @@ def test_a_group_that_does_not_divide_the_columns_is_an_error() -> None:
         gptq_quantize(
             np.ones((2, 24), np.float32), np.eye(24), IntegerScheme(4, True, True, (1, 16))
         )
+
+
+# --------------------------------------------------------------------------- clip search
+
+
+def weighted_block_errors(
+    weight: np.ndarray, quantized, block_shape: tuple[int, int], importance: np.ndarray
+) -> np.ndarray:
+    """Σ importance_j (w − ŵ)² per block, by explicit loops over the blocks."""
+    approximation = quantized.dequantize(np.float64)
+    squared = (weight.astype(np.float64) - approximation) ** 2 * importance
+    rows, cols = weight.shape
+    b_rows, b_cols = block_shape[0] or rows, block_shape[1] or cols
+    return np.array(
+        [
+            [squared[r : r + b_rows, c : c + b_cols].sum() for c in range(0, cols, b_cols)]
+            for r in range(0, rows, b_rows)
+        ]
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    bits=st.sampled_from([2, 4, 8]),
+    signed=st.booleans(),
+    symmetric=st.booleans(),
+    granularity=st.sampled_from(list(SCHEMES)),
+    heavy=st.booleans(),
+)
+def test_the_clip_search_never_loses_to_round_to_nearest(
+    seed, bits, signed, symmetric, granularity, heavy
+) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (8, 32)
+    weight = rng.standard_t(2, shape) if heavy else rng.standard_normal(shape)
+    weight = (weight * 0.05).astype(np.float16)
+    importance = rng.uniform(0.1, 10, shape[1])
+    blocks = SCHEMES[granularity]
+    scheme = IntegerScheme(bits, signed, symmetric, blocks, clip_search=True)
+    searched = scheme.parameters(weight, blocks, importance)
+    rtn = quantize_int(weight, bits, signed, symmetric, blocks)
+    found = weighted_block_errors(weight, searched, blocks, importance)
+    plain = weighted_block_errors(weight, rtn, blocks, importance)
+    assert np.all(found <= plain * (1 + 1e-12))
+    # the codes are the weight quantized with the chosen parameters
+    low, high = integer_range(bits, signed, symmetric)
+    scale = repeat_blocks(searched.scale, shape).astype(np.float32)
+    zero = repeat_blocks(searched.offset, shape).astype(np.float32)
+    expected = np.clip(np.rint(weight.astype(np.float32) / scale) + zero, low, high)
+    np.testing.assert_array_equal(searched.data, expected)
+
+
+def test_the_clip_search_clips_an_outlier() -> None:
+    """One block: 15 values on a 0.01 grid and one outlier 1.0. int4 symmetric RTN spends
+    its 7 levels on the outlier (scale 1/7): every small value rounds to 0 or ±1/7. Halving
+    the range (ratio 0.5: scale 0.5/7) clips the outlier to 0.5 (error 0.25) but halves the
+    step; with the outlier's column weighted 0, the search takes the smallest range."""
+    weight = np.array([[0.01 * i for i in range(-7, 8)] + [1.0]], np.float32)
+    importance = np.ones(16)
+    importance[-1] = 0.0
+    scheme = IntegerScheme(4, True, True, (1, 0), clip_search=True)
+    searched = scheme.parameters(weight, (1, 0), importance)
+    assert searched.scale[0, 0] == np.float32(np.float32(0.5) / 7)
+    assert searched.data[0, -1] == 7
+    plain = scheme.parameters(weight, (1, 0))  # unweighted: the outlier's error counts
+    assert plain.scale[0, 0] > searched.scale[0, 0]

@@ -165,7 +165,7 @@ def inverse_cholesky_upper(hessian: np.ndarray) -> np.ndarray:
 def round_columns(
     values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, scheme: IntegerScheme
 ) -> np.ndarray:
-    """Codes of columns ``values`` ([rows, k] float64) with per-row parameters ([rows, k]):
+    """Codes of ``values`` (float64) with parameters of the same shape:
     ``clip(rint(v / scale) + zero_point)``, divided in ``scale``'s compute dtype."""
     compute = np.float64 if scale.dtype == np.float64 else np.float32
     low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
@@ -232,20 +232,21 @@ def gptq_quantize(
         params = GroupParameters(
             np.empty(shape, weight.dtype), np.empty(shape, np.int64), fixed=False
         )
-    work = np.array(weight[:, order], dtype=np.float64)
-    codes = np.empty((rows, cols), dtype=np.int64)
+    # transposed ([cols, rows], C order): a column of the weight is a contiguous row here
+    work = np.array(weight[:, order].T, dtype=np.float64, order="C")
+    codes = np.empty((cols, rows), dtype=np.int64)
     batch = max(group, LAZY_BATCH - LAZY_BATCH % group) if scheme.group_size else LAZY_BATCH
     for start in range(0, cols, batch):
         stop = min(start + batch, cols)
         errors = quantize_batch(
             work, codes, factor, order, params, scheme, (start, stop), importance
         )
-        work[:, stop:] -= errors @ factor[start:stop, stop:]
+        work[stop:] -= factor[start:stop, stop:].T @ errors
     data_dtype = np.int8 if scheme.signed else np.uint8
-    restored = np.empty_like(codes)
-    restored[:, order] = codes
+    restored = np.empty((rows, cols), dtype=data_dtype)
+    restored[:, order] = codes.T
     scale, offset = params.stored(rows, scheme)
-    return QuantizedTensor(restored.astype(data_dtype), scale, offset.astype(data_dtype))
+    return QuantizedTensor(restored, scale, offset.astype(data_dtype))
 
 
 def quantize_batch(
@@ -258,29 +259,30 @@ def quantize_batch(
     span: tuple[int, int],
     importance: np.ndarray,
 ) -> np.ndarray:
-    """Round columns ``start:stop`` of ``work`` in place, spreading each column's error over
-    the rest of the batch; returns the scaled errors ([rows, stop - start]) for the columns
-    after the batch. ``importance`` (``diag H``) weighs the clip search of groups."""
+    """Round weight columns ``start:stop`` (rows of the transposed ``work``) in place,
+    spreading each one's error over the rest of the batch; returns the scaled errors
+    ([stop - start, rows]) for the columns after the batch. ``importance`` (``diag H``)
+    weighs the clip search of groups."""
     start, stop = span
-    group = scheme.group_size or work.shape[1]
-    errors = np.empty((work.shape[0], stop - start))
+    group = scheme.group_size or work.shape[0]
+    errors = np.empty((stop - start, work.shape[1]))
     for column in range(start, stop):
         original = order[column]
         g = original // group
         if not params.fixed and original % group == 0:
-            columns = work[:, column : column + group].astype(params.scale.dtype)
+            columns = work[column : column + group].T.astype(params.scale.dtype)
             weights = importance[column : column + group]
             chosen = scheme.parameters(columns, (scheme.block_shape[0], 0), weights)
             params.scale[:, g] = chosen.scale[:, 0]
             params.zero_point[:, g] = chosen.offset[:, 0]
-        scale, zero_point = params.scale[:, g : g + 1], params.zero_point[:, g : g + 1]
-        value = work[:, column : column + 1]
+        scale, zero_point = params.scale[:, g], params.zero_point[:, g]
+        value = work[column]
         code = round_columns(value, scale, zero_point, scheme)
-        codes[:, column] = code[:, 0]
+        codes[column] = code
         dequantized = (code - zero_point) * scale.astype(np.float64)
-        error = (value - dequantized)[:, 0] / factor[column, column]
-        work[:, column + 1 : stop] -= np.outer(error, factor[column, column + 1 : stop])
-        errors[:, column - start] = error
+        error = (value - dequantized) / factor[column, column]
+        work[column + 1 : stop] -= np.outer(factor[column, column + 1 : stop], error)
+        errors[column - start] = error
     return errors
 
 

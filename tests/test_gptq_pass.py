@@ -353,3 +353,40 @@ def test_observer_sees_every_op_with_its_operands(mlp: AIProgram) -> None:
     ]
     np.testing.assert_array_equal(seen[0][1][0], sample["x"])
     np.testing.assert_array_equal(seen[0][1][1], weights_by_key(mlp)["w1"])
+
+
+def test_a_weight_on_the_left_of_a_matmul(tmp_path: Path) -> None:
+    """`W @ x` (W [out, in] as operand x of the matmul, x [in, tokens]): the statistics are
+    over x's columns."""
+    rng = np.random.default_rng(3)
+    weight = rng.standard_normal((OUT, IN)) * 0.1
+    w_t, x_t, y_t = (
+        f"tensor<{OUT}x{IN}xf32>",
+        f"tensor<{IN}x{TOKENS}xf32>",
+        f"tensor<{OUT}x{TOKENS}xf32>",
+    )
+    text = f"""module {{
+  coreai.graph @main(%x: {x_t} {{coreai.name = "x"}}) -> ({y_t} {{coreai.name = "y"}}) {{
+    %w = coreai.constant dense_resource<w> : {w_t}
+    %y = coreai.batch_matmul %w, %x : ({w_t}, {x_t}) -> {y_t}
+    coreai.output %y : {y_t}
+  }}
+}}
+{{-#
+  dialect_resources: {{
+    builtin: {{
+{resource("w", weight)}
+    }}
+  }}
+#-}}
+"""
+    program = AIProgram.parse(text)
+    samples = [{"x": s["x"].T.copy()} for s in correlated_inputs(2)]
+    path = save_samples(tmp_path / "cal.npz", samples)
+    Pipeline.parse(f"{GPTQ},calibration={path}>").run(program)
+    expected = gptq_quantize(
+        weight.astype(np.float32),
+        gram([s["x"].T for s in samples]),
+        IntegerScheme(4, True, True, (1, 16)),
+    )
+    np.testing.assert_array_equal(weights_by_key(program)["w_data"], expected.data)

@@ -65,7 +65,13 @@ if TYPE_CHECKING:
 DEFAULT_RANDOM_SAMPLES = 8
 CALIBRATION_GRAPH = "main"
 SAMPLE_KEY = re.compile(r"^(?P<name>.+)/(?P<index>\d+)$")
-GPTQ_ONLY_OPTIONS = ("calibration", "calibration_samples", "act_order", "clip_search")
+GPTQ_ONLY_OPTIONS = (
+    "calibration",
+    "calibration_samples",
+    "calibration_mask",
+    "act_order",
+    "clip_search",
+)
 
 
 # --------------------------------------------------------------------------- options
@@ -198,13 +204,17 @@ class Consumer:
         """The SSA value the weight is multiplied with."""
         return self.op.operands[1 - self.weight_operand]
 
-    def activations(self, args: Sequence[Any]) -> np.ndarray | None:
-        """The activation rows ([tokens, K]) the weight is multiplied with, or None."""
+    def activations(self, args: Sequence[Any], mask: np.ndarray | None = None) -> np.ndarray | None:
+        """The activation rows ([tokens, K]) the weight is multiplied with, or None. With a
+        token `mask` ([batch, length] booleans), an `x @ W` activation whose leading dims
+        are the mask's keeps only the rows the mask marks."""
         value = args[1 - self.weight_operand]
         if not isinstance(value, np.ndarray) or value.ndim < 2:
             return None
         if self.weight_operand == 0:
             value = np.swapaxes(value, -1, -2)
+        elif mask is not None and value.shape[:-1] == mask.shape:
+            return value[mask]
         return value.reshape(-1, value.shape[-1])
 
 
@@ -385,6 +395,8 @@ class Collector:
     open_stage: bool = False
     seen: set[int] = field(default_factory=set)
     last: tuple[Any, np.ndarray] | None = None
+    mask: np.ndarray | None = None
+    """The current sample's token mask (`calibration_mask`), if any."""
 
     def __call__(self, op: Operation, args: Sequence[Any]) -> None:
         for index, consumer in self.by_op.get(op, ()):
@@ -401,7 +413,7 @@ class Collector:
     def observe(self, index: int, consumer: Consumer, args: Sequence[Any]) -> None:
         """Add the activations of one consumer run to target `index`'s statistics."""
         target = self.targets[index]
-        rows = consumer.activations(args)
+        rows = consumer.activations(args, self.mask)
         if rows is None or rows.shape[1] != target.columns:
             return
         self.seen.add(index)
@@ -440,8 +452,15 @@ class SubstitutingInterpreter(Interpreter):
 class CalibrationRunner:
     """Runs the calibration samples with the weights quantized so far substituted."""
 
-    def __init__(self, module: ModuleOp, samples: list[dict], targets: list[Target]) -> None:
+    def __init__(
+        self,
+        module: ModuleOp,
+        samples: list[dict],
+        targets: list[Target],
+        mask_input: str | None = None,
+    ) -> None:
         self.module, self.samples, self.targets = module, samples, targets
+        self.mask_input = mask_input
         self.by_op: dict[Operation, list[tuple[int, Consumer]]] = {}
         for index, target in enumerate(targets):
             for consumer in target.consumers:
@@ -458,6 +477,8 @@ class CalibrationRunner:
         interpreter = SubstitutingInterpreter(self.module, overrides, collector)
         for sample in self.samples:
             self.runs += 1
+            if self.mask_input is not None:
+                collector.mask = np.asarray(sample[self.mask_input]) != 0
             try:
                 interpreter.run(sample, CALIBRATION_GRAPH)
             except StopCalibration:
@@ -484,7 +505,15 @@ def calibrate(quantize: QuantizePass, module: ModuleOp) -> Calibration:
     targets, reasons = find_targets(quantize, module)
     if not targets:
         return Calibration({}, reasons)
-    runner = CalibrationRunner(module, calibration_samples(quantize, module), targets)
+    samples = calibration_samples(quantize, module)
+    mask = quantize.calibration_mask
+    if mask is not None and any(mask not in sample for sample in samples):
+        known = ", ".join(graph_arguments(module, CALIBRATION_GRAPH)) or "nothing"
+        raise ValueError(
+            f"calibration_mask={mask}: no such input in the calibration samples "
+            f"(@{CALIBRATION_GRAPH} takes {known})"
+        )
+    runner = CalibrationRunner(module, samples, targets, mask)
     if quantize.sequential:
         while not all(t.done for t in targets):
             collector = runner.collector()

@@ -186,6 +186,9 @@ class QuantizePass(CompressionPass):
         None, "gptq: random samples to make (default 8), or the file's samples to use"
     )
     calibration_seed: int = option(0, "gptq: seed of the random calibration inputs")
+    calibration_mask: str | None = option(
+        None, "gptq: input marking real tokens (e.g. attention_mask): padding rows not counted"
+    )
     damp: float = option(0.01, "gptq: diagonal damping, a fraction of the mean of diag(H)")
     act_order: bool = option(False, "gptq: quantize columns in decreasing diag(H) order")
     clip_search: bool = option(False, "gptq: choose group ranges by an MSE clip search")

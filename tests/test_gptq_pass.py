@@ -263,6 +263,8 @@ def test_options_round_trip_and_list() -> None:
         ("algorithm=gptq,calibration_samples=0", "'calibration_samples' must be at least 1"),
         ("calibration=c.npz", "option 'calibration' needs algorithm=gptq"),
         ("act_order=true", "option 'act_order' needs algorithm=gptq"),
+        ("calibration_mask=m", "option 'calibration_mask' needs algorithm=gptq"),
+        ("clip_search=true", "option 'clip_search' needs algorithm=gptq"),
         ("algorithm=awq", "option 'algorithm' must be one of [rtn, gptq], got 'awq'"),
     ],
 )
@@ -390,3 +392,52 @@ def test_a_weight_on_the_left_of_a_matmul(tmp_path: Path) -> None:
         IntegerScheme(4, True, True, (1, 16)),
     )
     np.testing.assert_array_equal(weights_by_key(program)["w_data"], expected.data)
+
+
+def masked_program() -> AIProgram:
+    """x [2, 32, IN] @ w1 [IN, HIDDEN]; `m` [2, 32] marks real tokens (unused by the graph)."""
+    rng = np.random.default_rng(5)
+    weight = rng.standard_normal((IN, HIDDEN)) * 0.1
+    x_t, w_t, y_t = (
+        f"tensor<2x32x{IN}xf32>",
+        f"tensor<{IN}x{HIDDEN}xf32>",
+        f"tensor<2x32x{HIDDEN}xf32>",
+    )
+    return AIProgram.parse(f"""module {{
+  coreai.graph @main(%x: {x_t} {{coreai.name = "x"}}, %m: tensor<2x32xsi32> {{coreai.name = "m"}}) -> ({y_t} {{coreai.name = "y"}}) {{
+    %w = coreai.constant dense_resource<w> : {w_t}
+    %y = coreai.batch_matmul %x, %w : ({x_t}, {w_t}) -> {y_t}
+    coreai.output %y : {y_t}
+  }}
+}}
+{{-#
+  dialect_resources: {{
+    builtin: {{
+{resource("w", weight)}
+    }}
+  }}
+#-}}
+""")  # noqa: E501
+
+
+def test_the_calibration_mask_leaves_padding_rows_out(tmp_path: Path) -> None:
+    program = masked_program()
+    rng = np.random.default_rng(6)
+    samples = []
+    for length in (20, 9):
+        x = correlated_inputs(1, seed=length)[0]["x"].reshape(2, 32, IN)
+        mask = np.zeros((2, 32), np.int32)
+        mask[0, :length], mask[1, : length // 2] = 1, 1
+        x[mask == 0] = rng.standard_normal((int((mask == 0).sum()), IN)) * 50  # "padding"
+        samples.append({"x": x, "m": mask})
+    path = save_samples(tmp_path / "cal.npz", samples)
+    masked, unmasked = program.copy(), program.copy()
+    Pipeline.parse(f"{GPTQ},calibration={path},calibration_mask=m>").run(masked)
+    Pipeline.parse(f"{GPTQ},calibration={path}>").run(unmasked)
+    weight = weights_by_key(program)["w"]
+    scheme = IntegerScheme(4, True, True, (1, 16))
+    expected = gptq_quantize(weight.T, gram([s["x"][s["m"] != 0] for s in samples]), scheme)
+    np.testing.assert_array_equal(weights_by_key(masked)["w_data"], expected.data.T)
+    assert not np.array_equal(weights_by_key(unmasked)["w_data"], expected.data.T)
+    with pytest.raises(PipelineError, match=r"calibration_mask=mask: no such input .* takes x, m"):
+        Pipeline.parse(f"{GPTQ},calibration={path},calibration_mask=mask>").run(program.copy())

@@ -13,8 +13,8 @@ executed before it already quantized: each round of runs finds the first weight 
 quantized, collects the statistics of it and of the later weights multiplying the same
 activation (a layer's query, key and value), stops each run as soon as another unquantized
 weight is reached, and quantizes them; the next round sees them quantized. That costs about
-half a forward pass per stage (24 stages in MiniLM: 5x the time of one run per sample, for
-+0.0004 mean embedding cosine; docs/quantization.md).
+half a forward pass per stage (24 stages in MiniLM: 5x the time of one run per sample, and
+the mean embedding cosine moved by less than 0.001; docs/quantization.md).
 
 Weights GPTQ cannot treat (other consumers than matmuls, not 2-D, never reached by the
 calibration run, a Hessian that is not positive definite) are quantized with
@@ -102,12 +102,12 @@ def validate_gptq_options(quantize: QuantizePass) -> None:
 
 def graph_arguments(module: ModuleOp, graph: str) -> dict[str, Any]:
     """Argument name -> type of `@graph`."""
-    from coreai_opt.interpreter.engine import Interpreter, argument_names
+    from coreai_opt.interpreter.engine import argument_names
 
     try:
         target = Interpreter(module).graph(graph)
-    except Exception as error:  # InterpreterError: no such graph
-        raise ValueError(f"calibration: {getattr(error, 'message', error)}") from None
+    except InterpreterError as error:  # no such graph
+        raise ValueError(f"calibration: {error.message}") from None
     block = target.body.blocks.first
     return {name: arg.type for name, arg in zip(argument_names(target), block.args, strict=True)}
 
@@ -143,7 +143,6 @@ def split_samples(arrays: dict[str, np.ndarray], ranks: dict[str, int]) -> list[
 def calibration_samples(quantize: QuantizePass, module: ModuleOp) -> list[dict]:
     """The calibration input samples: from the .npz file, or seeded random ones."""
     from coreai_opt.interpreter import random_inputs
-    from coreai_opt.interpreter.values import InterpreterError
 
     arguments = graph_arguments(module, CALIBRATION_GRAPH)
     if quantize.calibration is None:

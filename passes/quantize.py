@@ -191,7 +191,9 @@ class QuantizePass(CompressionPass):
     )
     damp: float = option(0.01, "gptq: diagonal damping, a fraction of the mean of diag(H)")
     act_order: bool = option(False, "gptq: quantize columns in decreasing diag(H) order")
-    clip_search: bool = option(False, "gptq: choose group ranges by an MSE clip search")
+    clip_search: bool = option(
+        False, "gptq: choose group ranges by a clip search (errors weighted by diag H)"
+    )
     sequential: bool = option(
         False, "gptq: each weight's statistics taken with the earlier weights quantized"
     )

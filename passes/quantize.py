@@ -176,6 +176,27 @@ class QuantizePass(CompressionPass):
     scale_dtype: str | None = option(
         None, "Scale dtype: none (weight's float type) or fp8_e8m0fnu (MX)", ("fp8_e8m0fnu",)
     )
+    algorithm: str = option(
+        "rtn", "rtn (round to nearest) or gptq (calibration data, integer dtypes)", ("rtn", "gptq")
+    )
+    calibration: str | None = option(
+        None, "gptq: .npz of calibration inputs by argument name (none: random inputs)"
+    )
+    calibration_samples: int | None = option(
+        None, "gptq: random samples to make (default 8), or the file's samples to use"
+    )
+    calibration_seed: int = option(0, "gptq: seed of the random calibration inputs")
+    calibration_mask: str | None = option(
+        None, "gptq: input marking real tokens (e.g. attention_mask): padding rows not counted"
+    )
+    damp: float = option(0.01, "gptq: diagonal damping, a fraction of the mean of diag(H)")
+    act_order: bool = option(False, "gptq: quantize columns in decreasing diag(H) order")
+    clip_search: bool = option(
+        False, "gptq: choose group ranges by a clip search (errors weighted by diag H)"
+    )
+    sequential: bool = option(
+        False, "gptq: each weight's statistics taken with the earlier weights quantized"
+    )
 
     def __post_init__(self) -> None:
         self.check_option_types()
@@ -183,6 +204,13 @@ class QuantizePass(CompressionPass):
         validate_quantize(
             self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype
         )
+        from coreai_opt.passes.gptq import validate_gptq_options
+
+        validate_gptq_options(self)
 
     def pattern(self, run: PassRun) -> QuantizeConstant:
+        if self.algorithm == "gptq":
+            from coreai_opt.passes.gptq import GptqQuantizeConstant
+
+            return GptqQuantizeConstant(self, run)
         return QuantizeConstant(self, run)

@@ -9,7 +9,7 @@ freed after its last use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,10 +112,20 @@ class BlockPlan:
     defined: list[SSAValue] = field(default_factory=list)
 
 
-class Interpreter:
-    """Runs the graphs of one module. `state` holds handle buffers across runs (by name)."""
+Observer = Callable[[Operation, Sequence[Value]], None]
+"""Called with each op the executor runs and its operand values, before its kernel."""
 
-    def __init__(self, program: Any, state: dict[str, np.ndarray] | None = None) -> None:
+
+class Interpreter:
+    """Runs the graphs of one module. `state` holds handle buffers across runs (by name);
+    `observer`, if given, sees every op run with its operand values (calibration)."""
+
+    def __init__(
+        self,
+        program: Any,
+        state: dict[str, np.ndarray] | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         module = program.module if hasattr(program, "module") else program
         if not isinstance(module, ModuleOp):
             raise TypeError(f"program must be an AIProgram or a ModuleOp, got {type(program)}")
@@ -131,6 +141,7 @@ class Interpreter:
         self.ops_run = 0
         self.vectorised_regions = 0
         """> 0 while a scalar region (a scatter combiner) runs on whole arrays."""
+        self.observer = observer
 
     # ---- public
     def run(self, inputs: Mapping[str, Any], graph: str = "main") -> dict[str, np.ndarray]:
@@ -247,6 +258,8 @@ class Interpreter:
                 op_location(op),
             )
         call = Call(self, op, self.operand_values(op))
+        if self.observer is not None:
+            self.observer(op, call.args)
         try:
             with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
                 produced = kernel(call)

@@ -1,0 +1,293 @@
+"""GPTQ: integer quantization that feeds each column's rounding error forward (Frantar et al.).
+
+The weight is seen as ``W [rows, cols]``: rows are output channels, columns the input axis
+the layer contracts with its activations ``X [tokens, cols]``. GPTQ minimises
+``‖(W − Ŵ) Xᵀ‖²`` column by column: after column ``j`` is rounded, its error is spread over
+the columns not yet rounded through ``H⁻¹`` (``H = 2 XᵀX``), so they absorb what ``j`` lost.
+
+- ``H`` is damped by ``damp · mean(diag H)`` on the diagonal; columns whose input never
+  varies (``H_jj = 0``, *dead*) get ``H_jj = 1``: they are rounded to nearest, and neither
+  receive nor spread error (their weights are kept, not zeroed, so inputs the calibration
+  never showed still see them).
+- The upper Cholesky factor ``U`` of ``H⁻¹`` (``H⁻¹ = UᵀU``) gives the updates: column
+  ``j``'s error ``(w_j − ŵ_j) / U_jj`` times row ``U_j,j+1:``. Columns are processed in
+  *lazy batches* (128 columns, a multiple of the group size): the error of a batch reaches
+  the later columns in one matrix product.
+- Quantization parameters are those of round-to-nearest (``quantize_int``: the same scales,
+  zero points, rounding and clipping), computed from the weight as GPTQ sees it. Parameters
+  shared along the input axis (per tensor, per channel, per grouped channel) come from the
+  original weight. Per-block groups choose theirs when the group starts, from the group's
+  columns as earlier errors left them; with ``act_order`` (columns in decreasing ``H_jj``)
+  groups are no longer visited in order, so every group's parameters are fixed first, from
+  the original weight (the layout ``blockwise_shift_scale`` needs: contiguous groups).
+- With ``H = I`` nothing is spread, and the result equals round-to-nearest exactly.
+
+Everything is float64 except the rounding step itself, which divides in the dtype
+round-to-nearest uses (float32 for 16- and 32-bit weights), so codes agree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coreai_opt.numerics.quantization import (
+    QuantizedTensor,
+    expand_blockwise,
+    integer_range,
+    quantize_int,
+)
+
+LAZY_BATCH = 128
+"""Columns per lazy batch (rounded up to a multiple of the group size)."""
+
+
+@dataclass(frozen=True)
+class IntegerScheme:
+    """An integer quantization scheme: bits, signedness, symmetric or not, and the block
+    shape of its parameters on ``[rows, cols]`` (0 = whole axis, as in ``quantize_int``)."""
+
+    n_bits: int
+    signed: bool
+    symmetric: bool
+    block_shape: tuple[int, int]
+    clip_search: bool = False
+    """Choose each group's range by the clip search (`searched_parameters`), its squared
+    error weighted per column by ``diag(H)``."""
+
+    @property
+    def group_size(self) -> int:
+        """Columns sharing parameters (0: all of them)."""
+        return self.block_shape[1]
+
+    def parameters(
+        self,
+        weight: np.ndarray,
+        block_shape: tuple[int, int],
+        importance: np.ndarray | None = None,
+    ) -> QuantizedTensor:
+        """Parameters (with codes) of ``weight`` (weight dtype) for ``block_shape``:
+        round-to-nearest's, or the clip search's (column errors weighted by
+        ``importance``)."""
+        if self.clip_search:
+            return searched_parameters(weight, self, block_shape, importance)
+        return quantize_int(weight, self.n_bits, self.signed, self.symmetric, block_shape)
+
+
+CLIP_RATIOS = tuple(1 - 0.05 * i for i in range(11))
+"""Range shrink factors the clip search tries: 1, 0.95, ..., 0.5."""
+
+
+def searched_parameters(
+    weight: np.ndarray,
+    scheme: IntegerScheme,
+    block_shape: tuple[int, int],
+    importance: np.ndarray | None = None,
+) -> QuantizedTensor:
+    """Per block, the round-to-nearest parameters of the weight scaled by the ratio in
+    ``CLIP_RATIOS`` (its range shrunk about zero) that minimise the block's squared
+    error when the unscaled weight is quantized with them (values outside clip), each
+    column's error weighted by ``importance`` (e.g. ``diag(H)``; default 1). Ratio 1 is
+    round-to-nearest, so the weighted error is never above its."""
+    best: QuantizedTensor | None = None
+    best_error: np.ndarray | None = None
+    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
+    original = weight.astype(np.float64)
+    for ratio in CLIP_RATIOS:
+        shrunk = (weight.astype(np.float64) * ratio).astype(weight.dtype)
+        trial = quantize_int(shrunk, scheme.n_bits, scheme.signed, scheme.symmetric, block_shape)
+        scale = expand_blockwise(trial.scale, weight.shape)
+        zero_point = expand_blockwise(trial.offset, weight.shape).astype(np.float64)
+        compute = np.float64 if weight.dtype == np.float64 else np.float32
+        codes = np.clip(
+            np.rint(weight.astype(compute) / scale.astype(compute)) + zero_point, low, high
+        )
+        squared = (original - (codes - zero_point) * scale.astype(np.float64)) ** 2
+        if importance is not None:
+            squared *= importance
+        error = block_sums(squared, trial.scale.shape)
+        data = codes.astype(trial.data.dtype)
+        if best is None or best_error is None:
+            best, best_error = QuantizedTensor(data, trial.scale, trial.offset), error
+            continue
+        better = error < best_error
+        best_error = np.where(better, error, best_error)
+        best = QuantizedTensor(
+            np.where(expand_blockwise(better, weight.shape), data, best.data),
+            np.where(better, trial.scale, best.scale),
+            np.where(better, trial.offset, best.offset),
+        )
+    assert best is not None
+    return best
+
+
+def block_sums(values: np.ndarray, param_shape: tuple[int, ...]) -> np.ndarray:
+    """Sums of ``values`` ([rows, cols]) over the blocks of a parameter shape."""
+    rows, cols = values.shape
+    p_rows, p_cols = param_shape
+    return values.reshape(p_rows, rows // p_rows, p_cols, cols // p_cols).sum(axis=(1, 3))
+
+
+class GptqError(ValueError):
+    """GPTQ cannot run on this weight (a Hessian that is not positive definite, ...)."""
+
+
+def damped_hessian(hessian: np.ndarray, damp: float) -> np.ndarray:
+    """``H`` in float64 with dead columns set to 1 on the diagonal, then damped."""
+    h = np.array(hessian, dtype=np.float64)
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise GptqError(f"the Hessian must be square, got shape {h.shape}")
+    if not np.isfinite(h).all():
+        raise GptqError("the Hessian holds NaN or inf (non-finite calibration activations)")
+    diagonal = np.einsum("ii->i", h)
+    diagonal[diagonal == 0] = 1.0
+    diagonal += damp * float(diagonal.mean())
+    return h
+
+
+def inverse_cholesky_upper(hessian: np.ndarray) -> np.ndarray:
+    """Upper triangular ``U`` with ``UᵀU = H⁻¹`` (float64).
+
+    With ``J`` the reversal permutation and ``L`` the lower Cholesky factor of ``JHJ``,
+    ``U = J L⁻¹ J``: ``UᵀU = J L⁻ᵀ L⁻¹ J = (J L Lᵀ J)⁻¹ = H⁻¹``, and reversing rows and
+    columns of the lower triangular ``L⁻¹`` makes it upper triangular. One factorisation
+    and one triangular inverse, instead of inverting ``H`` and factorising the inverse.
+    """
+    try:
+        lower = np.linalg.cholesky(hessian[::-1, ::-1])
+    except np.linalg.LinAlgError:
+        raise GptqError("the damped Hessian is not positive definite (raise damp)") from None
+    inverse = np.linalg.inv(lower)
+    return np.ascontiguousarray(np.triu(inverse[::-1, ::-1]))
+
+
+def round_columns(
+    values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, scheme: IntegerScheme
+) -> np.ndarray:
+    """Codes of ``values`` (float64) with parameters of the same shape:
+    ``clip(rint(v / scale) + zero_point)``, divided in ``scale``'s compute dtype."""
+    compute = np.float64 if scale.dtype == np.float64 else np.float32
+    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
+    codes = np.rint(values.astype(compute) / scale.astype(compute))
+    codes += zero_point.astype(compute)
+    return np.clip(codes, low, high)
+
+
+@dataclass
+class GroupParameters:
+    """Scale and zero point per row and group ([rows, groups]); ``fixed`` when all are
+    chosen up front, else filled as groups start."""
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    fixed: bool
+
+    @classmethod
+    def up_front(
+        cls, weight: np.ndarray, scheme: IntegerScheme, importance: np.ndarray
+    ) -> GroupParameters:
+        """Every group's parameters from the original weight."""
+        quantized = scheme.parameters(weight, scheme.block_shape, importance)
+        rows = weight.shape[0]
+        repeat = rows // quantized.scale.shape[0]
+        scale = np.repeat(quantized.scale, repeat, axis=0)
+        zero_point = np.repeat(quantized.offset, repeat, axis=0)
+        return cls(scale, zero_point, fixed=True)
+
+    def stored(self, rows: int, scheme: IntegerScheme) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, offset1) in the parameter shape of ``scheme.block_shape``."""
+        step = scheme.block_shape[0] or rows
+        return self.scale[::step].copy(), self.zero_point[::step].copy()
+
+
+def gptq_quantize(
+    weight: np.ndarray,
+    hessian: np.ndarray,
+    scheme: IntegerScheme,
+    damp: float = 0.01,
+    act_order: bool = False,
+) -> QuantizedTensor:
+    """GPTQ of ``weight`` ([rows, cols], a float dtype) given ``hessian`` ([cols, cols]).
+
+    Returns codes, scales and zero points in the layout ``quantize_int`` gives for
+    ``scheme.block_shape``, so the result dequantizes with ``blockwise_shift_scale``.
+    """
+    if weight.ndim != 2:
+        raise GptqError(f"GPTQ needs a 2-D weight, got shape {weight.shape}")
+    rows, cols = weight.shape
+    if hessian.shape != (cols, cols):
+        raise GptqError(f"Hessian of shape {hessian.shape} does not fit a weight of {cols} columns")
+    group = scheme.group_size or cols
+    if cols % group:
+        raise GptqError(f"group size {group} does not divide {cols} columns")
+    h = damped_hessian(hessian, damp)
+    importance = np.diag(h).copy()
+    order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(cols)
+    factor = inverse_cholesky_upper(h[np.ix_(order, order)])
+    if scheme.group_size == 0 or act_order:
+        params = GroupParameters.up_front(weight, scheme, importance)
+    else:
+        shape = (rows, cols // group)
+        params = GroupParameters(
+            np.empty(shape, weight.dtype), np.empty(shape, np.int64), fixed=False
+        )
+    # transposed ([cols, rows], C order): a column of the weight is a contiguous row here
+    work = np.array(weight[:, order].T, dtype=np.float64, order="C")
+    codes = np.empty((cols, rows), dtype=np.int64)
+    batch = max(group, LAZY_BATCH - LAZY_BATCH % group) if scheme.group_size else LAZY_BATCH
+    for start in range(0, cols, batch):
+        stop = min(start + batch, cols)
+        errors = quantize_batch(
+            work, codes, factor, order, params, scheme, (start, stop), importance
+        )
+        work[stop:] -= factor[start:stop, stop:].T @ errors
+    data_dtype = np.int8 if scheme.signed else np.uint8
+    restored = np.empty((rows, cols), dtype=data_dtype)
+    restored[:, order] = codes.T
+    scale, offset = params.stored(rows, scheme)
+    return QuantizedTensor(restored, scale, offset.astype(data_dtype))
+
+
+def quantize_batch(
+    work: np.ndarray,
+    codes: np.ndarray,
+    factor: np.ndarray,
+    order: np.ndarray,
+    params: GroupParameters,
+    scheme: IntegerScheme,
+    span: tuple[int, int],
+    importance: np.ndarray,
+) -> np.ndarray:
+    """Round weight columns ``start:stop`` (rows of the transposed ``work``) in place,
+    spreading each one's error over the rest of the batch; returns the scaled errors
+    ([stop - start, rows]) for the columns after the batch. ``importance`` (``diag H``)
+    weighs the clip search of groups."""
+    start, stop = span
+    group = scheme.group_size or work.shape[0]
+    errors = np.empty((stop - start, work.shape[1]))
+    for column in range(start, stop):
+        original = order[column]
+        g = original // group
+        if not params.fixed and original % group == 0:
+            columns = work[column : column + group].T.astype(params.scale.dtype)
+            weights = importance[column : column + group]
+            chosen = scheme.parameters(columns, (scheme.block_shape[0], 0), weights)
+            params.scale[:, g] = chosen.scale[:, 0]
+            params.zero_point[:, g] = chosen.offset[:, 0]
+        scale, zero_point = params.scale[:, g], params.zero_point[:, g]
+        value = work[column]
+        code = round_columns(value, scale, zero_point, scheme)
+        codes[column] = code
+        dequantized = (code - zero_point) * scale.astype(np.float64)
+        error = (value - dequantized) / factor[column, column]
+        work[column + 1 : stop] -= np.outer(factor[column, column + 1 : stop], error)
+        errors[column - start] = error
+    return errors
+
+
+def layer_error(weight: np.ndarray, approximation: np.ndarray, hessian: np.ndarray) -> float:
+    """``trace((W − Ŵ) H (W − Ŵ)ᵀ)``: with ``H = XᵀX``, the squared layer output error
+    ``‖(W − Ŵ) Xᵀ‖²``."""
+    delta = np.asarray(weight, np.float64) - np.asarray(approximation, np.float64)
+    return float(np.einsum("ij,jk,ik->", delta, np.asarray(hessian, np.float64), delta))

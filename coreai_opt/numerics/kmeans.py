@@ -35,7 +35,6 @@ Ties: a value exactly half-way between two centroids goes to the upper one, ever
 import functools
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 # Vectors used to fit vector k-means (the rest are only assigned).
@@ -86,7 +85,8 @@ class Float16Codec:
 
 def is_float16_like(dtype: np.dtype) -> bool:
     """True for float16 and bfloat16, the dtypes `float16_codec` handles."""
-    return np.dtype(dtype) in (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+    dtype = np.dtype(dtype)
+    return dtype == np.dtype(np.float16) or dtype.name == "bfloat16"
 
 
 @functools.cache
@@ -95,6 +95,8 @@ def float16_codec(dtype: np.dtype) -> Float16Codec:
     dtype = np.dtype(dtype)
     if not is_float16_like(dtype):
         raise ValueError(f"float16_codec needs float16 or bfloat16, got {dtype}")
+    import ml_dtypes
+
     with np.errstate(invalid="ignore"):
         values = np.arange(1 << 16, dtype=np.uint16).view(dtype).astype(np.float64)
     largest = float(ml_dtypes.finfo(dtype).max)
@@ -110,7 +112,7 @@ def clean_float64(values: np.ndarray) -> np.ndarray:
         return float16_codec(dtype).values(values)
     out = values.astype(np.float64)
     if not np.isfinite(out).all():
-        largest = float(ml_dtypes.finfo(dtype).max) if dtype.kind == "f" else np.inf
+        largest = float(np.finfo(dtype).max) if dtype.kind == "f" else np.inf
         np.nan_to_num(out, copy=False, nan=0.0, posinf=largest, neginf=-largest)
     return out
 

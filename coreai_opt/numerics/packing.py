@@ -16,23 +16,33 @@ group is a single byte (1, 2, 4 bits), looks every byte up in a 256-entry table.
 import functools
 import math
 
-import ml_dtypes
 import numpy as np
 
 SUPPORTED_BITS: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
 
 _BytesLike = np.ndarray | bytes | bytearray | memoryview
-# One-byte float types whose raw codes may be packed (E2M1 keeps its 4-bit code in the low
-# nibble, so ``pack_bits(fp4_data, 4)`` stores two codes per byte).
-_BYTE_FLOATS = frozenset(
-    np.dtype(t)
-    for t in (
-        ml_dtypes.float4_e2m1fn,
-        ml_dtypes.float8_e4m3fn,
-        ml_dtypes.float8_e5m2,
-        ml_dtypes.float8_e8m0fnu,
+
+
+@functools.cache
+def _byte_floats() -> frozenset[np.dtype]:
+    """One-byte float types whose raw codes may be packed.
+
+    E2M1 keeps its 4-bit code in the low nibble, so ``pack_bits(fp4_data, 4)`` stores two
+    codes per byte. ml_dtypes is imported on first use: loading it costs ~0.9 s.
+    """
+    import ml_dtypes
+
+    return frozenset(
+        np.dtype(t)
+        for t in (
+            ml_dtypes.float4_e2m1fn,
+            ml_dtypes.float8_e4m3fn,
+            ml_dtypes.float8_e5m2,
+            ml_dtypes.float8_e8m0fnu,
+        )
     )
-)
+
+
 # Elements per chunk (a multiple of every group size): keeps temporaries small and in cache.
 _CHUNK_ELEMENTS = 1 << 18
 
@@ -112,7 +122,7 @@ def _as_code_bytes(values: np.ndarray) -> np.ndarray:
     """Flatten an integer array to one byte per element (two's complement wrap)."""
     array = np.asarray(values)
     is_integer = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
-    if not (is_integer or array.dtype in _BYTE_FLOATS):
+    if not (is_integer or array.dtype in _byte_floats()):
         raise ValueError(
             f"pack_bits expects an integer (or 1-byte float code) array, got dtype {array.dtype}"
         )

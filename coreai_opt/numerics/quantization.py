@@ -44,15 +44,17 @@ _WEIGHT_DTYPES = tuple(
 
 @dataclass(frozen=True)
 class QuantizedTensor:
-    """Quantized data with block-wise scale and ``offset1`` (zero point), parameter shaped."""
+    """Quantized data with block-wise scale, ``offset1`` (zero point) and optional float
+    ``offset2``, parameter shaped."""
 
     data: np.ndarray
     scale: np.ndarray
     offset: np.ndarray
+    offset2: np.ndarray | None = None
 
     def dequantize(self, out_dtype: npt.DTypeLike) -> np.ndarray:
-        """Reconstruct the weight as ``(data - offset) * scale`` in ``out_dtype``."""
-        return dequantize_blockwise(self.data, self.scale, self.offset, None, out_dtype)
+        """Reconstruct the weight as ``(data - offset) * scale + offset2`` in ``out_dtype``."""
+        return dequantize_blockwise(self.data, self.scale, self.offset, self.offset2, out_dtype)
 
 
 # --------------------------------------------------------------------------- block layout
@@ -242,7 +244,10 @@ def _encode(
     zero_point: np.ndarray | None,
     codec: _Codec,
     out: np.ndarray,
+    offset2: np.ndarray | None = None,
 ) -> None:
+    if offset2 is not None:
+        blocked = blocked - offset2
     values = blocked / divisor
     if codec.round_to_integer:
         np.rint(values, out=values)
@@ -348,6 +353,7 @@ def _quantize_with(
     offset: np.ndarray | None,
     codec: _Codec,
     check_finite: bool = True,
+    offset2: np.ndarray | None = None,
 ) -> QuantizedTensor:
     """Encode ``weight`` with given block parameters, chunk by chunk along axis 0."""
     layout = _layout(weight, scale.shape if weight.ndim else (1,))
@@ -357,6 +363,9 @@ def _quantize_with(
         raise ValueError("scales must be positive and finite")
     offset_all = None if offset is None else np.asarray(offset).reshape(blocking.param_shape)
     zero_point_all = _zero_point(offset_all, compute)
+    offset2_all = None
+    if offset2 is not None:
+        offset2_all = _zero_point(np.asarray(offset2).reshape(blocking.param_shape), compute)
     data = np.empty(weight.shape, dtype=codec.data_dtype)
     data_view = data.reshape(layout.weight.shape)
 
@@ -369,12 +378,16 @@ def _quantize_with(
         values = layout.load(rows)
         if check_finite and not np.isfinite(values).all():
             raise NonFiniteWeightError("weight contains NaN or Inf")
-        _encode(values, divisor, zero_point, codec, blocking.blocked(data_view[rows]))
+        shift = None
+        if offset2_all is not None:
+            shift = blocking.broadcastable(offset2_all[params])
+        _encode(values, divisor, zero_point, codec, blocking.blocked(data_view[rows]), shift)
 
     _map_chunks(work, blocking.row_chunks(False))
     if offset is None:
         offset = np.zeros(scale.shape, dtype=codec.data_dtype)
-    return QuantizedTensor(data, scale, np.asarray(offset).astype(codec.data_dtype))
+    offset = np.asarray(offset).astype(codec.data_dtype)
+    return QuantizedTensor(data, scale, offset, None if offset2 is None else np.asarray(offset2))
 
 
 def quantize_with_qparams(
@@ -384,6 +397,7 @@ def quantize_with_qparams(
     dtype: npt.DTypeLike,
     quant_min: float | None = None,
     quant_max: float | None = None,
+    offset2: np.ndarray | None = None,
 ) -> QuantizedTensor:
     """Quantize ``weight`` with given block parameters (chosen here or elsewhere).
 
@@ -393,7 +407,8 @@ def quantize_with_qparams(
     to ``[quant_min, quant_max]``, default the dtype's whole range; use
     :func:`integer_range` for narrower codes), or an FP8/FP4 format (values rounded by the
     format, saturated at its largest finite value). An ``E8M0`` scale divides by its power
-    of two. The result dequantizes as ``(data - zero_point) * scale``.
+    of two. A float ``offset2`` (scale shaped) is subtracted before dividing. The result
+    dequantizes as ``(data - zero_point) * scale + offset2``.
     """
     data_dtype = np.dtype(dtype)
     if data_dtype in (np.dtype(np.int8), np.dtype(np.uint8)):
@@ -416,7 +431,11 @@ def quantize_with_qparams(
         raise ValueError(
             f"zero point shape {np.shape(zero_point)} differs from scale shape {scale.shape}"
         )
-    return _quantize_with(weight, scale, zero_point, codec)
+    if offset2 is not None and np.shape(offset2) != scale.shape:
+        raise ValueError(
+            f"offset2 shape {np.shape(offset2)} differs from scale shape {scale.shape}"
+        )
+    return _quantize_with(weight, scale, zero_point, codec, offset2=offset2)
 
 
 def _no_derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

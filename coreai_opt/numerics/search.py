@@ -1,0 +1,431 @@
+"""Error-minimising quantization parameters (``algorithm=mse``), data-free.
+
+For every block the search picks the parameters whose *dequantized* weights have the least
+squared error against the original, evaluated exactly as the encoder will quantize (stored
+scale, round half to even, clipping). The round-to-nearest (min/max) parameters are always
+one of the candidates, so no block ends up worse than with RTN.
+
+- Integer, asymmetric: candidates clip the block's range ``[min, max]`` at a few ratio pairs;
+  each is refitted by least squares (the codes it gives fixed, scale and offset solved in
+  closed form) and the refit evaluated too. The offset is continuous: an integer zero point
+  (``offset1``) plus a small float ``offset2`` (the weight's float type), both stored.
+- Integer, symmetric: a grid of clip ratios of ``max |w|``, each refitted (``s = Σxc / Σc²``);
+  the zero point stays fixed and ``offset2`` zero. The codes use the data type's whole range
+  (``-2^(b-1)`` included), which RTN leaves unused.
+- FP8 with a float scale: a few scale ratios. MX (FP8 and FP4): the OCP exponent or one
+  below it (clipping the block's largest values), so scales stay powers of two.
+
+All blocks of a chunk are searched at once in float32 (no per-block Python loop); chunks hold
+about ``CHUNK_ELEMENTS`` weights. Blocks spanning several chunks (per-tensor, large groups) are
+searched on an evenly strided sample of their elements, then the result and RTN are compared
+on all elements and the better kept per block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from coreai_opt.numerics import quantization as q
+
+CHUNK_ELEMENTS = 1 << 16
+SAMPLE_ELEMENTS = 1 << 18
+# (low ratio, high ratio) pairs clipping an asymmetric block's [min, max] (1, 1 is min/max).
+_CLIPS = (1.0, 0.92, 0.84, 0.76, 0.68, 0.6)
+ASYMMETRIC_RATIOS: tuple[tuple[float, float], ...] = tuple((a, b) for a in _CLIPS for b in _CLIPS)
+ASYMMETRIC_REFITS = 3
+SYMMETRIC_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6)
+SYMMETRIC_REFITS = 1
+FP8_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85)
+
+Params = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""(scale, zero point, offset2 or None), parameter shaped, in their stored dtypes."""
+
+
+# --------------------------------------------------------------------------- block rows
+
+
+def _gather(blocked: np.ndarray) -> np.ndarray:
+    """A ``(p0, b0, p1, b1, ...)`` view as float32 rows ``(blocks, elements of a block)``."""
+    rank = blocked.ndim // 2
+    order = tuple(range(0, 2 * rank, 2)) + tuple(range(1, 2 * rank, 2))
+    n_blocks = int(np.prod(blocked.shape[0::2]))
+    rows = np.transpose(blocked, order).reshape(n_blocks, -1)
+    return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+def _row_sums(rows: np.ndarray) -> np.ndarray:
+    """Sum of each row (a matrix-vector product: fast for short rows)."""
+    return rows @ np.ones(rows.shape[1], dtype=rows.dtype)
+
+
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot product of corresponding rows."""
+    return np.einsum("ij,ij->i", a, b)
+
+
+@dataclass
+class _Best:
+    """The best candidate of every block so far."""
+
+    error: np.ndarray
+    params: list[np.ndarray]
+
+    def offer(self, error: np.ndarray, params: Sequence[np.ndarray]) -> None:
+        """Keep ``params`` for the blocks where ``error`` is strictly lower."""
+        better = error < self.error
+        if not better.any():
+            return
+        self.error = np.where(better, error, self.error)
+        column = better[:, None]
+        self.params = [
+            np.where(column, new, old) for new, old in zip(params, self.params, strict=True)
+        ]
+
+
+# --------------------------------------------------------------------------- integer
+
+
+@dataclass(frozen=True)
+class _IntScheme:
+    """Code range and storage of an integer scheme searched with the MSE criterion."""
+
+    qmin: int
+    qmax: int
+    storage: np.dtype
+    symmetric_zero_point: int | None  # None: asymmetric
+
+    @property
+    def limit(self) -> float:
+        """The largest magnitude a dequantized value may take (overflow rule)."""
+        return q._max_finite(self.storage)
+
+    def store(self, values: np.ndarray) -> np.ndarray:
+        """Float32 values rounded to the storage type (and back, for evaluation)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return values.astype(self.storage).astype(np.float32)
+
+
+def _int_scheme(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype) -> _IntScheme:
+    qmin, qmax = q.integer_range(n_bits, signed, symmetric=False)
+    zero_point = q.symmetric_zero_point(n_bits, signed) if symmetric else None
+    return _IntScheme(qmin, qmax, np.dtype(storage), zero_point)
+
+
+def _int_errors(
+    rows: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    offset2: np.ndarray | None,
+    scheme: _IntScheme,
+    want_codes: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Squared error per block (and the codes if asked), for column parameters.
+
+    The codes are the encoder's, ``clip(rint((x - offset2) / s) + zp)`` (computed here as
+    ``rint(clip(x / s - offset2 / s))``, equal up to the last bit of the quotient).
+    Parameters that could dequantize beyond the storage type's maximum get an infinite error.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inverse = np.float32(1) / scale
+        scaled = rows * inverse
+        if offset2 is not None:
+            scaled -= offset2 * inverse
+        residual = np.clip(scaled, scheme.qmin - zero_point, scheme.qmax - zero_point)
+        np.rint(residual, out=residual)
+        codes = residual + zero_point if want_codes else None
+        residual -= scaled
+        error = _row_dots(residual, residual) * np.square(scale[:, 0], dtype=np.float64)
+        reach = np.maximum(zero_point - scheme.qmin, scheme.qmax - zero_point)[:, 0]
+        bound = scale[:, 0].astype(np.float64) * reach
+        if offset2 is not None:
+            bound = bound + np.abs(offset2[:, 0])
+    invalid = ~((bound <= scheme.limit) & (scale[:, 0] > 0) & np.isfinite(error))
+    error[invalid] = np.inf
+    return error, codes
+
+
+def _stored_affine(
+    scale: np.ndarray, low: np.ndarray, scheme: _IntScheme
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stored (scale, zero point, offset2) of ``x ≈ scale * (code - qmin) + low``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = scheme.store(scale)
+        shift = low - scale * scheme.qmin  # x ≈ scale * code + shift
+        zero_point = np.clip(np.rint(-shift / scale), scheme.qmin, scheme.qmax)
+        zero_point = np.where(np.isfinite(zero_point), zero_point, 0).astype(np.float32)
+        offset2 = scheme.store(shift + scale * zero_point)
+    return scale, zero_point, offset2
+
+
+def _asymmetric_refit(
+    rows: np.ndarray, codes: np.ndarray, row_sum: np.ndarray, scheme: _IntScheme
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares (scale, shift) of ``x ≈ scale * code + shift`` for fixed codes."""
+    n = rows.shape[1]
+    code_sum = _row_sums(codes).astype(np.float64)
+    code_sq = _row_dots(codes, codes).astype(np.float64)
+    cross = _row_dots(rows, codes).astype(np.float64)
+    det = n * code_sq - code_sum * code_sum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = (n * cross - code_sum * row_sum) / det
+        shift = (row_sum - scale * code_sum) / n
+    scale = np.where(det > 0, scale, np.nan)[:, None].astype(np.float32)
+    low = (shift[:, None] + scale * scheme.qmin).astype(np.float32)
+    return _stored_affine(scale, low, scheme)
+
+
+def _search_asymmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
+    """Clip-ratio grid, then least-squares refits of each block's best candidate."""
+    rtn_scale, rtn_zp = rtn[0].astype(np.float32), rtn[1].astype(np.float32)
+    error, _ = _int_errors(rows, rtn_scale, rtn_zp, None, scheme)
+    best = _Best(error, [rtn_scale, rtn_zp, np.zeros_like(rtn_scale)])
+    low, high = rows.min(axis=1, keepdims=True), rows.max(axis=1, keepdims=True)
+    row_sum = _row_sums(rows).astype(np.float64)
+    steps = scheme.qmax - scheme.qmin
+    for low_ratio, high_ratio in ASYMMETRIC_RATIOS:
+        clipped_low, clipped_high = low * np.float32(low_ratio), high * np.float32(high_ratio)
+        params = _stored_affine((clipped_high - clipped_low) / steps, clipped_low, scheme)
+        error, _ = _int_errors(rows, *params, scheme)
+        best.offer(error, params)
+    for _ in range(ASYMMETRIC_REFITS):
+        _, codes = _int_errors(rows, *best.params, scheme, want_codes=True)
+        params = _asymmetric_refit(rows, codes, row_sum, scheme)
+        error, _ = _int_errors(rows, *params, scheme)
+        best.offer(error, params)
+    return best
+
+
+def _search_symmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
+    assert scheme.symmetric_zero_point is not None
+    zero_point = np.full((rows.shape[0], 1), scheme.symmetric_zero_point, np.float32)
+    rtn_scale = rtn[0].astype(np.float32)
+    error, _ = _int_errors(rows, rtn_scale, zero_point, None, scheme)
+    best = _Best(error, [rtn_scale])
+    amax = np.abs(rows).max(axis=1, keepdims=True)
+    reach = scheme.qmax - scheme.symmetric_zero_point
+    for ratio in SYMMETRIC_RATIOS:
+        scale = scheme.store(np.maximum(amax * np.float32(ratio / reach), 1e-30))
+        for refit in range(SYMMETRIC_REFITS + 1):
+            error, codes = _int_errors(rows, scale, zero_point, None, scheme, want_codes=True)
+            best.offer(error, [scale])
+            if refit < SYMMETRIC_REFITS:
+                centred = codes - zero_point
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    fitted = _row_dots(rows, centred) / _row_dots(centred, centred)
+                scale = scheme.store(np.where(fitted > 0, fitted, np.nan)[:, None])
+    best.params = [best.params[0], zero_point, np.zeros_like(zero_point)]
+    return best
+
+
+def _search_int_rows(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
+    if scheme.symmetric_zero_point is None:
+        return _search_asymmetric(rows, rtn, scheme)
+    return _search_symmetric(rows, rtn, scheme)
+
+
+# --------------------------------------------------------------------------- float formats
+
+
+def _float_errors(rows: np.ndarray, divisor: np.ndarray, element: np.dtype) -> np.ndarray:
+    """Squared error per block of ``element`` codes with a float32 ``divisor`` column."""
+    top = np.float32(q._max_finite(element))
+    scaled = rows / divisor
+    np.clip(scaled, -top, top, out=scaled)
+    residual = scaled.astype(element).astype(np.float32)
+    residual -= rows / divisor
+    return _row_dots(residual, residual) * np.square(divisor[:, 0], dtype=np.float64)
+
+
+def _search_float_rows(
+    rows: np.ndarray, rtn: Params, element: np.dtype, storage: np.dtype
+) -> _Best:
+    """Float scale: a few ratios of the RTN scale, stored in the weight's type."""
+    rtn_scale = rtn[0]
+    best = _Best(_float_errors(rows, rtn_scale.astype(np.float32), element), [rtn_scale])
+    max_finite = q._max_finite(element)
+    for ratio in FP8_RATIOS[1:]:
+        wanted = rtn_scale.astype(np.float64) * ratio
+        scale = q.limit_scale(q._store_scale(wanted, storage), max_finite)
+        best.offer(_float_errors(rows, scale.astype(np.float32), element), [scale])
+    return best
+
+
+def _search_mx_rows(rows: np.ndarray, rtn: Params, element: np.dtype) -> _Best:
+    """MX: the OCP exponent, or one below it (never below the E8M0 minimum)."""
+    scale = rtn[0]
+    bits = scale.view(np.uint8)
+    best = _Best(_float_errors(rows, q._divisor(scale, np.dtype(np.float32)), element), [scale])
+    lowered = np.maximum(bits.astype(np.int16) - 1, 0).astype(np.uint8).view(q.E8M0)
+    divisor = q._divisor(lowered, np.dtype(np.float32))
+    best.offer(_float_errors(rows, divisor, element), [lowered])
+    return best
+
+
+# --------------------------------------------------------------------------- driver
+
+
+RowSearch = Callable[[np.ndarray, Params], _Best]
+RowErrors = Callable[[np.ndarray, Sequence[np.ndarray]], np.ndarray]
+
+
+def _columns(params: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    return [None if p is None else p.reshape(-1, 1) for p in params]
+
+
+def _search_blockwise(
+    weight: np.ndarray, rtn: Params, search: RowSearch, errors: RowErrors
+) -> list[np.ndarray]:
+    """Run ``search`` over the blocks of ``weight`` chunk by chunk; parameter-shaped results.
+
+    ``rtn`` holds the RTN parameters (parameter shaped) every search starts from; ``errors``
+    gives the squared error per block of given parameters (used for sampled searches).
+    """
+    param_shape = rtn[0].shape
+    weight = weight.reshape(1) if weight.ndim == 0 else weight
+    layout = q._Blocking(weight.shape, param_shape if param_shape else (1,))
+    flat_rtn = _columns(rtn)
+    row_elements = max(1, int(np.prod(weight.shape[1:], dtype=np.int64)))
+    block_rows = layout.blocks[0]
+    if block_rows * row_elements > CHUNK_ELEMENTS and layout.param_shape[0] == 1:
+        found = _search_sampled(weight, layout, flat_rtn, search, errors)
+        return [p.reshape(param_shape) for p in found]
+    step = max(block_rows, (CHUNK_ELEMENTS // row_elements) // block_rows * block_rows)
+    per_row_group = int(np.prod(layout.param_shape[1:], dtype=np.int64))
+
+    def work(start: int) -> list[np.ndarray]:
+        blocked = layout.blocked(np.asarray(weight[start : start + step]))
+        first = start // block_rows * per_row_group
+        count = blocked.shape[0] * per_row_group
+        chunk_rtn = [None if p is None else p[first : first + count] for p in flat_rtn]
+        return search(_gather(blocked), tuple(chunk_rtn)).params  # type: ignore[arg-type]
+
+    results = q._map_chunks(work, range(0, weight.shape[0], step))  # type: ignore[arg-type]
+    return [np.concatenate(parts).reshape(param_shape) for parts in zip(*results, strict=True)]
+
+
+def _search_sampled(
+    weight: np.ndarray,
+    layout: q._Blocking,
+    flat_rtn: list[np.ndarray | None],
+    search: RowSearch,
+    errors: RowErrors,
+) -> list[np.ndarray]:
+    """Blocks spanning all of axis 0: search on evenly strided rows, then keep per block the
+    result or RTN, whichever has the smaller error over all elements."""
+    row_elements = max(1, int(np.prod(weight.shape[1:], dtype=np.int64)))
+    stride = max(1, weight.shape[0] * row_elements // SAMPLE_ELEMENTS)
+    sample = np.asarray(weight[::stride])
+    sample_layout = q._Blocking(sample.shape, layout.param_shape)
+    found = search(_gather(sample_layout.blocked(sample)), tuple(flat_rtn)).params  # type: ignore[arg-type]
+    rtn = [p for p in flat_rtn if p is not None]
+    found_error = np.zeros(rtn[0].shape[0])
+    rtn_error = np.zeros(rtn[0].shape[0])
+    step = max(1, CHUNK_ELEMENTS // row_elements)
+    for start in range(0, weight.shape[0], step):
+        rows = _gather(layout.blocked(np.asarray(weight[start : start + step])))
+        found_error += errors(rows, found)
+        rtn_error += errors(rows, flat_rtn)  # type: ignore[arg-type]
+    keep_rtn = (rtn_error <= found_error)[:, None]
+    merged = []
+    for new, old in zip(found, flat_rtn[: len(found)], strict=True):
+        kept = np.zeros_like(new) if old is None else old.astype(new.dtype)  # RTN: no offset2
+        merged.append(np.where(keep_rtn, kept, new))
+    return merged
+
+
+def search_qparams_int(
+    weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
+) -> Params:
+    """(scale, zero point, offset2) per block minimising the dequantized squared error.
+
+    Quantize with ``quantize_with_qparams(weight, scale, zero_point, int8/uint8,
+    *integer_range(n_bits, signed, symmetric=False), offset2=offset2)``, or use
+    :func:`quantize_int_mse`.
+    """
+    scale, zero_point = q.choose_qparams_int(weight, n_bits, signed, symmetric, block_shape)
+    scheme = _int_scheme(n_bits, signed, symmetric, weight.dtype)
+
+    def errors(rows: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
+        scale, zp, offset2 = (None if p is None else p.astype(np.float32) for p in params)
+        return _int_errors(rows, scale, zp, offset2, scheme)[0]  # type: ignore[arg-type]
+
+    found = _search_blockwise(
+        weight,
+        (scale, zero_point, None),
+        lambda rows, rtn: _search_int_rows(rows, rtn, scheme),
+        errors,
+    )
+    offset2 = np.zeros(scale.shape, dtype=np.float32) if found[2] is None else found[2]
+    return (
+        found[0].astype(weight.dtype),
+        found[1].astype(zero_point.dtype),
+        offset2.astype(weight.dtype),
+    )
+
+
+def quantize_int_mse(
+    weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
+) -> q.QuantizedTensor:
+    """Integer quantization with :func:`search_qparams_int`'s parameters."""
+    scale, zero_point, offset2 = search_qparams_int(weight, n_bits, signed, symmetric, block_shape)
+    low, high = q.integer_range(n_bits, signed, symmetric=False)
+    data_dtype = np.int8 if signed else np.uint8
+    if not offset2.any():
+        offset2 = None  # type: ignore[assignment]
+    return q.quantize_with_qparams(
+        weight, scale, zero_point, data_dtype, low, high, offset2=offset2
+    )
+
+
+def search_qparams_fp8(
+    weight: np.ndarray, fp8_dtype: npt.DTypeLike, block_shape: Sequence[int], mx: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """FP8 (scale, zero point) per block minimising the squared error (MX: E8M0 scales)."""
+    element = np.dtype(fp8_dtype)
+    scale, zero_point = q.choose_qparams_fp8(weight, element, block_shape, mx)
+    return _search_float(weight, scale, zero_point, element, mx)
+
+
+def search_qparams_mxfp4(
+    weight: np.ndarray, block_shape: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """MXFP4 (E8M0 scale, zero point) per block: the OCP exponent or one below it."""
+    scale, zero_point = q.choose_qparams_mxfp4(weight, block_shape)
+    return _search_float(weight, scale, zero_point, q.FP4_E2M1, mx=True)
+
+
+def _search_float(
+    weight: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, element: np.dtype, mx: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    storage = weight.dtype
+
+    def divisor(params: Sequence[np.ndarray]) -> np.ndarray:
+        return q._divisor(params[0], np.dtype(np.float32))
+
+    def errors(rows: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
+        return _float_errors(rows, divisor(params), element)  # type: ignore[arg-type]
+
+    if mx:
+        search: RowSearch = lambda rows, rtn: _search_mx_rows(rows, rtn, element)  # noqa: E731
+    else:
+        search = lambda rows, rtn: _search_float_rows(rows, rtn, element, storage)  # noqa: E731
+    found = _search_blockwise(weight, (scale, zero_point, None), search, errors)
+    return found[0].astype(scale.dtype), zero_point
+
+
+def quantize_fp8_mse(
+    weight: np.ndarray, fp8_dtype: npt.DTypeLike, block_shape: Sequence[int], mx: bool
+) -> q.QuantizedTensor:
+    """FP8 quantization with :func:`search_qparams_fp8`'s parameters."""
+    scale, zero_point = search_qparams_fp8(weight, fp8_dtype, block_shape, mx)
+    return q.quantize_with_qparams(weight, scale, zero_point, fp8_dtype)
+
+
+def quantize_mxfp4_mse(weight: np.ndarray, block_shape: Sequence[int]) -> q.QuantizedTensor:
+    """MXFP4 quantization with :func:`search_qparams_mxfp4`'s parameters."""
+    scale, zero_point = search_qparams_mxfp4(weight, block_shape)
+    return q.quantize_with_qparams(weight, scale, zero_point, q.FP4_E2M1)

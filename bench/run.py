@@ -38,8 +38,21 @@ CONFIGS: dict[str, str] = {
     ),
     "palettize 4-bit per-channel": "palettize<n_bits=4,granularity=per_channel>",
     "palettize 4-bit per-tensor + pcs": "palettize<n_bits=4,enable_per_channel_scale=true>",
+    "quantize int4 per-block 32 mse": (
+        "quantize<dtype=int4,granularity=per_block,block_size=32,algorithm=mse>"
+    ),
+    "quantize int4 asym per-block 32 mse": (
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32,algorithm=mse>"
+    ),
+    "quantize int4 asym per-block 32": (
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32>"
+    ),
+    "quantize int8 per-channel mse": "quantize<dtype=int8,algorithm=mse>",
     "sparsify 50%": "sparsify<target_sparsity=0.5>",
     "sparsify 50% + int8": "sparsify<target_sparsity=0.5>,quantize<dtype=int8>",
+    "sparsify 50% + int8 per-channel": (
+        "sparsify<target_sparsity=0.5>,quantize<dtype=int8,sparse_scale=per_channel>"
+    ),
     "sparsify 50% + palettize 4-bit": "sparsify<target_sparsity=0.5>,palettize<n_bits=4>",
 }
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from coreai_opt.passes.quantize import QuantizePass
 
 from coreai_opt.errors import PipelineError
 from coreai_opt.interpreter import random_inputs, run
 from coreai_opt.numerics import search
 from coreai_opt.numerics.quantization import snr_db
-from coreai_opt.passes.quantize import QuantizePass
 from coreai_opt.pipeline import Pipeline
 from tests.conftest import weights_by_key
 
@@ -98,9 +98,10 @@ def test_sparse_per_channel_scale(small_program, dtype, algorithm):
         # pruned positions decode to exactly +0, kept ones are close to the original
         assert not np.signbit(dense[key][pruned]).any() and (dense[key][pruned] == 0).all()
         assert snr_db(original[key] * ~pruned, dense[key]) > 10
-        assert snr_db(original[key] * ~pruned, dense[key]) >= snr_db(
-            original[key] * ~pruned, shared[key]
-        ) - 0.05
+        assert (
+            snr_db(original[key] * ~pruned, dense[key])
+            >= snr_db(original[key] * ~pruned, shared[key]) - 0.05
+        )
     inputs = random_inputs(program, seed=0)
     for name, value in run(program, inputs).items():
         np.testing.assert_array_equal(value, run(dense_program, inputs)[name])

@@ -34,11 +34,18 @@ from coreai_opt.numerics import quantization as q
 CHUNK_ELEMENTS = 1 << 16
 SAMPLE_ELEMENTS = 1 << 18
 # (low ratio, high ratio) pairs clipping an asymmetric block's [min, max] (1, 1 is min/max).
-_CLIPS = (1.0, 0.92, 0.84, 0.76, 0.68, 0.6)
-ASYMMETRIC_RATIOS: tuple[tuple[float, float], ...] = tuple((a, b) for a in _CLIPS for b in _CLIPS)
-ASYMMETRIC_REFITS = 3
-SYMMETRIC_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6)
-SYMMETRIC_REFITS = 1
+# Asymmetric: refits of RTN, then kicks (scale stretch, grid shift in steps) and their refits.
+ASYMMETRIC_REFITS = 2
+ASYMMETRIC_KICKS: tuple[tuple[float, float], ...] = (
+    (0.94, 0.0),
+    (1.06, 0.0),
+    (1.0, 0.33),
+    (1.0, -0.33),
+)
+ASYMMETRIC_KICK_REFITS = 3
+# Symmetric: refits of RTN, then clip ratios of max |w| and their refits.
+SYMMETRIC_RATIOS: tuple[float, ...] = (0.9, 0.8)
+SYMMETRIC_REFITS = 2
 FP8_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85)
 
 Params = tuple[np.ndarray, np.ndarray, np.ndarray | None]
@@ -57,14 +64,34 @@ def _gather(blocked: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows, dtype=np.float32)
 
 
+_ONES: dict[int, np.ndarray] = {}
+# Adding and subtracting 1.5 * 2^23 rounds a float32 of magnitude below 2^22 to the nearest
+# integer, ties to even (the FPU's rounding): several times faster than np.rint.
+_ROUNDER = np.float32(1.5 * 2**23)
+
+
+def _ones(n: int) -> np.ndarray:
+    if n not in _ONES:
+        _ONES[n] = np.ones(n, dtype=np.float32)
+    return _ONES[n]
+
+
 def _row_sums(rows: np.ndarray) -> np.ndarray:
-    """Sum of each row (a matrix-vector product: fast for short rows)."""
-    return rows @ np.ones(rows.shape[1], dtype=rows.dtype)
+    """Sum of each row in float64 (a matrix-vector product: fast for short rows)."""
+    return (rows @ _ones(rows.shape[1])).astype(np.float64)
 
 
 def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dot product of corresponding rows."""
-    return np.einsum("ij,ij->i", a, b)
+    """Dot product of corresponding rows, in float64."""
+    return _row_sums(a * b)
+
+
+def _round_clipped(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``rint(clip(values, low, high))`` (scalar bounds of magnitude below 2^22), a new array."""
+    out = np.clip(values, low, high)
+    out += _ROUNDER
+    out -= _ROUNDER
+    return out
 
 
 @dataclass
@@ -125,27 +152,29 @@ def _int_errors(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Squared error per block (and the codes if asked), for column parameters.
 
-    The codes are the encoder's, ``clip(rint((x - offset2) / s) + zp)`` (computed here as
-    ``rint(clip(x / s - offset2 / s))``, equal up to the last bit of the quotient).
-    Parameters that could dequantize beyond the storage type's maximum get an infinite error.
+    The codes are the encoder's, ``clip(rint((x - offset2) / s) + zp)``, computed as
+    ``rint(clip(x / s + (zp - offset2 / s)))`` (equal but for the last bit of a quotient at a
+    tie, where both codes are equally near). Parameters that could dequantize beyond the
+    storage type's maximum get an infinite error.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inverse = np.float32(1) / scale
         scaled = rows * inverse
-        if offset2 is not None:
-            scaled -= offset2 * inverse
-        residual = np.clip(scaled, scheme.qmin - zero_point, scheme.qmax - zero_point)
-        np.rint(residual, out=residual)
-        codes = residual + zero_point if want_codes else None
-        residual -= scaled
-        error = _row_dots(residual, residual) * np.square(scale[:, 0], dtype=np.float64)
+        shift = zero_point if offset2 is None else zero_point - offset2 * inverse
+        if shift.any():
+            scaled += shift
+        codes = _round_clipped(scaled, scheme.qmin, scheme.qmax)
+        residual = np.subtract(codes, scaled, out=scaled)
+        error = _row_sums(np.square(residual, out=residual)) * np.square(
+            scale[:, 0], dtype=np.float64
+        )
         reach = np.maximum(zero_point - scheme.qmin, scheme.qmax - zero_point)[:, 0]
         bound = scale[:, 0].astype(np.float64) * reach
         if offset2 is not None:
             bound = bound + np.abs(offset2[:, 0])
     invalid = ~((bound <= scheme.limit) & (scale[:, 0] > 0) & np.isfinite(error))
     error[invalid] = np.inf
-    return error, codes
+    return error, codes if want_codes else None
 
 
 def _stored_affine(
@@ -166,9 +195,9 @@ def _asymmetric_refit(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares (scale, shift) of ``x ≈ scale * code + shift`` for fixed codes."""
     n = rows.shape[1]
-    code_sum = _row_sums(codes).astype(np.float64)
-    code_sq = _row_dots(codes, codes).astype(np.float64)
-    cross = _row_dots(rows, codes).astype(np.float64)
+    code_sum = _row_sums(codes)
+    code_sq = _row_dots(codes, codes)
+    cross = _row_dots(rows, codes)
     det = n * code_sq - code_sum * code_sum
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = (n * cross - code_sum * row_sum) / det
@@ -178,46 +207,68 @@ def _asymmetric_refit(
     return _stored_affine(scale, low, scheme)
 
 
+def _descend(
+    rows: np.ndarray,
+    params: Params,
+    best: _Best,
+    scheme: _IntScheme,
+    refit: Callable[[np.ndarray], Params],
+    steps: int,
+) -> None:
+    """Offer ``params`` and ``steps`` successive least-squares refits of them to ``best``
+    (each step evaluates once: its error and the codes the next refit starts from)."""
+    for step in range(steps + 1):
+        error, codes = _int_errors(rows, *params, scheme, want_codes=step < steps)
+        best.offer(error, params)
+        if codes is None:
+            return
+        params = refit(codes)
+
+
 def _search_asymmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
-    """Clip-ratio grid, then least-squares refits of each block's best candidate."""
+    """RTN refitted by least squares, then kicks (the best scale stretched or its grid
+    shifted, centred on the block) each refitted in turn; the best of all is kept."""
     rtn_scale, rtn_zp = rtn[0].astype(np.float32), rtn[1].astype(np.float32)
-    error, _ = _int_errors(rows, rtn_scale, rtn_zp, None, scheme)
-    best = _Best(error, [rtn_scale, rtn_zp, np.zeros_like(rtn_scale)])
-    low, high = rows.min(axis=1, keepdims=True), rows.max(axis=1, keepdims=True)
-    row_sum = _row_sums(rows).astype(np.float64)
-    steps = scheme.qmax - scheme.qmin
-    for low_ratio, high_ratio in ASYMMETRIC_RATIOS:
-        clipped_low, clipped_high = low * np.float32(low_ratio), high * np.float32(high_ratio)
-        params = _stored_affine((clipped_high - clipped_low) / steps, clipped_low, scheme)
-        error, _ = _int_errors(rows, *params, scheme)
-        best.offer(error, params)
-    for _ in range(ASYMMETRIC_REFITS):
-        _, codes = _int_errors(rows, *best.params, scheme, want_codes=True)
-        params = _asymmetric_refit(rows, codes, row_sum, scheme)
-        error, _ = _int_errors(rows, *params, scheme)
-        best.offer(error, params)
+    no_offset = np.zeros_like(rtn_scale)
+    best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, rtn_zp, no_offset])
+    row_sum = _row_sums(rows)
+
+    def refit(codes: np.ndarray) -> Params:
+        return _asymmetric_refit(rows, codes, row_sum, scheme)
+
+    _descend(rows, (rtn_scale, rtn_zp, no_offset), best, scheme, refit, ASYMMETRIC_REFITS)
+    centre = (rows.min(axis=1, keepdims=True) + rows.max(axis=1, keepdims=True)) / 2
+    half_steps = np.float32((scheme.qmax - scheme.qmin) / 2)
+    for stretch, shift in ASYMMETRIC_KICKS:
+        scale = best.params[0]
+        stretched = scale * np.float32(stretch)
+        low = centre - stretched * half_steps + scale * np.float32(shift)
+        start = _stored_affine(stretched, low, scheme)
+        _descend(rows, start, best, scheme, refit, ASYMMETRIC_KICK_REFITS)
     return best
 
 
 def _search_symmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
+    """RTN and a few clip ratios of ``max |w|``, each refitted (``s = Σxc / Σc²``)."""
     assert scheme.symmetric_zero_point is not None
     zero_point = np.full((rows.shape[0], 1), scheme.symmetric_zero_point, np.float32)
     rtn_scale = rtn[0].astype(np.float32)
-    error, _ = _int_errors(rows, rtn_scale, zero_point, None, scheme)
-    best = _Best(error, [rtn_scale])
+    no_offset = np.zeros_like(zero_point)
+    best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, zero_point, no_offset])
+
+    def refit(codes: np.ndarray) -> Params:
+        centred = codes - zero_point
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fitted = _row_dots(rows, centred) / _row_dots(centred, centred)
+        fitted = np.where(fitted > 0, fitted, np.nan)[:, None]
+        return scheme.store(fitted), zero_point, no_offset
+
+    _descend(rows, (rtn_scale, zero_point, no_offset), best, scheme, refit, SYMMETRIC_REFITS)
     amax = np.abs(rows).max(axis=1, keepdims=True)
     reach = scheme.qmax - scheme.symmetric_zero_point
     for ratio in SYMMETRIC_RATIOS:
         scale = scheme.store(np.maximum(amax * np.float32(ratio / reach), 1e-30))
-        for refit in range(SYMMETRIC_REFITS + 1):
-            error, codes = _int_errors(rows, scale, zero_point, None, scheme, want_codes=True)
-            best.offer(error, [scale])
-            if refit < SYMMETRIC_REFITS:
-                centred = codes - zero_point
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    fitted = _row_dots(rows, centred) / _row_dots(centred, centred)
-                scale = scheme.store(np.where(fitted > 0, fitted, np.nan)[:, None])
-    best.params = [best.params[0], zero_point, np.zeros_like(zero_point)]
+        _descend(rows, (scale, zero_point, no_offset), best, scheme, refit, SYMMETRIC_REFITS)
     return best
 
 

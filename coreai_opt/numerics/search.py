@@ -226,8 +226,9 @@ def _descend(
 
 
 def _search_asymmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
-    """RTN refitted by least squares, then kicks (the best scale stretched or its grid
-    shifted, centred on the block) each refitted in turn; the best of all is kept."""
+    """RTN; the block's own [min, max] (the offset need not make 0 a code) refitted by least
+    squares; then kicks (the best scale stretched or its grid shifted, centred on the
+    block), each refitted in turn. The best of all is kept."""
     rtn_scale, rtn_zp = rtn[0].astype(np.float32), rtn[1].astype(np.float32)
     no_offset = np.zeros_like(rtn_scale)
     best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, rtn_zp, no_offset])
@@ -236,8 +237,12 @@ def _search_asymmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Be
     def refit(codes: np.ndarray) -> Params:
         return _asymmetric_refit(rows, codes, row_sum, scheme)
 
-    _descend(rows, (rtn_scale, rtn_zp, no_offset), best, scheme, refit, ASYMMETRIC_REFITS)
-    centre = (rows.min(axis=1, keepdims=True) + rows.max(axis=1, keepdims=True)) / 2
+    _descend(rows, (rtn_scale, rtn_zp, no_offset), best, scheme, refit, 0)
+    low, high = rows.min(axis=1, keepdims=True), rows.max(axis=1, keepdims=True)
+    steps = np.float32(scheme.qmax - scheme.qmin)
+    start = _stored_affine((high - low) / steps, low, scheme)  # [min, max], zero not forced
+    _descend(rows, start, best, scheme, refit, ASYMMETRIC_REFITS)
+    centre = (low + high) / 2
     half_steps = np.float32((scheme.qmax - scheme.qmin) / 2)
     for stretch, shift in ASYMMETRIC_KICKS:
         scale = best.params[0]

@@ -180,14 +180,15 @@ def _int_errors(
 def _stored_affine(
     scale: np.ndarray, low: np.ndarray, scheme: _IntScheme
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stored (scale, zero point, offset2) of ``x ≈ scale * (code - qmin) + low``."""
+    """Stored (scale, zero point, offset2) of ``x ≈ scale * (code - qmin) + low``.
+
+    The whole offset goes to the float ``offset2`` and the zero point is 0, so the zero
+    points of a searched weight are one splat constant (no storage) unless RTN wins a block.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = scheme.store(scale)
-        shift = low - scale * scheme.qmin  # x ≈ scale * code + shift
-        zero_point = np.clip(np.rint(-shift / scale), scheme.qmin, scheme.qmax)
-        zero_point = np.where(np.isfinite(zero_point), zero_point, 0).astype(np.float32)
-        offset2 = scheme.store(shift + scale * zero_point)
-    return scale, zero_point, offset2
+        offset2 = scheme.store(low - scale * scheme.qmin)  # x ≈ scale * code + offset2
+    return scale, np.zeros_like(scale), offset2
 
 
 def _asymmetric_refit(

@@ -33,7 +33,6 @@ from coreai_opt.numerics import quantization as q
 
 CHUNK_ELEMENTS = 1 << 16
 SAMPLE_ELEMENTS = 1 << 18
-# (low ratio, high ratio) pairs clipping an asymmetric block's [min, max] (1, 1 is min/max).
 # Asymmetric: refits of RTN, then kicks (scale stretch, grid shift in steps) and their refits.
 ASYMMETRIC_REFITS = 2
 ASYMMETRIC_KICKS: tuple[tuple[float, float], ...] = (
@@ -45,7 +44,8 @@ ASYMMETRIC_KICKS: tuple[tuple[float, float], ...] = (
 ASYMMETRIC_KICK_REFITS = 3
 # Symmetric: refits of RTN, then clip ratios of max |w| and their refits.
 SYMMETRIC_RATIOS: tuple[float, ...] = (0.9, 0.8)
-SYMMETRIC_REFITS = 2
+SYMMETRIC_REFITS = 1
+SYMMETRIC_RTN_REFITS = 1
 FP8_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85)
 
 Params = tuple[np.ndarray, np.ndarray, np.ndarray | None]
@@ -269,7 +269,8 @@ def _search_symmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Bes
         fitted = np.where(fitted > 0, fitted, np.nan)[:, None]
         return scheme.store(fitted), zero_point, no_offset
 
-    _descend(rows, (rtn_scale, zero_point, no_offset), best, scheme, refit, SYMMETRIC_REFITS)
+    start = (rtn_scale, zero_point, no_offset)
+    _descend(rows, start, best, scheme, refit, SYMMETRIC_RTN_REFITS)
     amax = np.abs(rows).max(axis=1, keepdims=True)
     reach = scheme.qmax - scheme.symmetric_zero_point
     for ratio in SYMMETRIC_RATIOS:

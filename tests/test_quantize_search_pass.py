@@ -129,3 +129,20 @@ def test_sparse_per_channel_gains_on_heavy_tailed_rows(tmp_path):
         kept = dense["w0"] != 0
         results[scale] = snr_db(heavy * kept, dense["w0"])
     assert results["per_channel"] > results["per_tensor"] + 5
+
+
+def test_quantize_weights_takes_the_algorithm_keyword(small_program):
+    from coreai_opt.coreai_utils import quantize_weights
+
+    searched = quantize_weights(
+        small_program, "int4", "asymmetric", "per_block", 32, algorithm="mse"
+    )
+    piped = small_program.copy()
+    Pipeline.parse(
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,algorithm=mse>"
+    ).run(piped)
+    assert str(searched) == str(piped)
+    default = quantize_weights(small_program, "int4", "asymmetric", "per_block", 32)
+    assert str(default) != str(searched)
+    with pytest.raises(ValueError, match="`algorithm` must be one of"):
+        quantize_weights(small_program, "int4", algorithm="gptq-ish")

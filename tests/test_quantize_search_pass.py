@@ -146,3 +146,26 @@ def test_quantize_weights_takes_the_algorithm_keyword(small_program):
     assert str(default) != str(searched)
     with pytest.raises(ValueError, match="`algorithm` must be one of"):
         quantize_weights(small_program, "int4", algorithm="gptq-ish")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "n_bits=4,enable_per_channel_scale=true",
+        "n_bits=4,lut_dtype=int8,enable_per_channel_scale=true",
+        "n_bits=2,lut_dtype=fp8_e4m3fn,granularity=per_grouped_channel,group_size=16",
+    ],
+)
+def test_palettize_mse_is_not_worse_than_rtn(small_program, options):
+    original = weights_by_key(small_program)
+    results = {}
+    for algorithm in ("rtn", "mse"):
+        program = small_program.copy()
+        pipeline = Pipeline.parse(f"palettize<{options},algorithm={algorithm}>")
+        assert Pipeline.parse(str(pipeline)) == pipeline
+        pipeline.run(program)
+        program.verify()
+        _, dense = decompressed(program)
+        results[algorithm] = [snr_db(original[k], dense[k]) for k in ("w0", "w1")]
+    for ours, theirs in zip(results["mse"], results["rtn"], strict=True):
+        assert ours >= theirs - 1e-3

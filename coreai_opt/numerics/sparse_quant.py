@@ -79,6 +79,56 @@ def _encode(
     return q.quantize_with_qparams(dense, scale, None, element).data
 
 
+def _rows_rtn(
+    values: np.ndarray,
+    mask: np.ndarray,
+    element: np.dtype | None,
+    codes: np.ndarray,
+    param_shape: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max per-row scales straight from the values (channels along axis 0).
+
+    The values of a row are contiguous, so a row's max |w| is a ``reduceat`` over its run
+    and each value's divisor a ``repeat`` of its row's scale: no densified copy. The codes
+    are computed as the dense encoder computes them (``clip(rint(w / s))``, or the FP8 cast).
+    """
+    rows_total = mask.shape[0]
+    row = max(1, int(np.prod(mask.shape[1:], dtype=np.int64)))
+    step = max(1, (8 * CHUNK_ELEMENTS) // row)
+    storage = values.dtype
+    compute = np.dtype(np.float64 if storage == np.float64 else np.float32)
+    scales = []
+    start = 0
+    for first in range(0, rows_total, step):
+        chunk_mask = np.asarray(mask[first : first + step], dtype=bool)
+        counts = np.count_nonzero(chunk_mask.reshape(chunk_mask.shape[0], -1), axis=1)
+        total = int(counts.sum())
+        segment = np.asarray(values[start : start + total], dtype=compute)
+        amax = np.zeros(counts.size, dtype=np.float64)
+        filled = counts > 0
+        if total:
+            starts = (np.cumsum(counts) - counts)[filled]
+            amax[filled] = np.maximum.reduceat(np.abs(segment), starts)
+        if not np.isfinite(amax).all():
+            raise q.NonFiniteWeightError("weight contains NaN or Inf")
+        scale = _derive(amax, storage, element)
+        divisor = np.repeat(scale.astype(compute), counts)
+        scaled = segment / divisor
+        if element is None:
+            np.rint(scaled, out=scaled)
+            np.clip(scaled, -127, 127, out=scaled)
+            codes[start : start + total] = scaled
+        else:
+            top = q._max_finite(element)
+            np.clip(scaled, -top, top, out=scaled)
+            codes[start : start + total] = scaled.astype(element)
+        scales.append(scale)
+        start += total
+    if start != values.size:
+        raise ValueError(f"mask has {start} set bits but there are {values.size} values")
+    return codes, np.concatenate(scales).reshape(param_shape)
+
+
 def quantize_sparse_values(
     values: np.ndarray,
     mask: np.ndarray,
@@ -97,7 +147,12 @@ def quantize_sparse_values(
     codes = np.empty(values.shape, dtype=codes_dtype)
     if mask.ndim == 0 or values.ndim != 1:
         raise ValueError("sparse values must be 1-D with a mask of rank >= 1")
+    set_bits = int(np.count_nonzero(mask))
+    if set_bits != values.size:
+        raise ValueError(f"mask has {set_bits} set bits but there are {values.size} values")
     param_shape = tuple(d if a == output_axis else 1 for a, d in enumerate(mask.shape))
+    if output_axis == 0 and algorithm == "rtn":
+        return _rows_rtn(values, mask, element, codes, param_shape)
     if output_axis == 0:
         scales = []
         for _rows, dense, chunk_mask, where in _dense_chunks(values, mask):

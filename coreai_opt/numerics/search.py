@@ -335,22 +335,28 @@ def _columns(params: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
 
 
 def _search_blockwise(
-    weight: np.ndarray, rtn: Params, search: RowSearch, errors: RowErrors
+    weight: np.ndarray,
+    param_shape: tuple[int, ...],
+    rtn: Callable[[], Params],
+    search: RowSearch,
+    errors: RowErrors,
+    rtn_in_chunks: bool = False,
 ) -> list[np.ndarray]:
     """Run ``search`` over the blocks of ``weight`` chunk by chunk; parameter-shaped results.
 
-    ``rtn`` holds the RTN parameters (parameter shaped) every search starts from; ``errors``
-    gives the squared error per block of given parameters (used for sampled searches).
+    ``rtn()`` gives the RTN parameters (parameter shaped) every search starts from; with
+    ``rtn_in_chunks`` the search derives them from each chunk itself (the same values, one
+    pass over the weight less) and gets None. ``errors`` gives the squared error per block of
+    given parameters (used for sampled searches).
     """
-    param_shape = rtn[0].shape
     weight = weight.reshape(1) if weight.ndim == 0 else weight
     layout = q._Blocking(weight.shape, param_shape if param_shape else (1,))
-    flat_rtn = _columns(rtn)
     row_elements = max(1, int(np.prod(weight.shape[1:], dtype=np.int64)))
     block_rows = layout.blocks[0]
     if block_rows * row_elements > CHUNK_ELEMENTS and layout.param_shape[0] == 1:
-        found = _search_sampled(weight, layout, flat_rtn, search, errors)
+        found = _search_sampled(weight, layout, _columns(rtn()), search, errors)
         return [p.reshape(param_shape) for p in found]
+    flat_rtn = None if rtn_in_chunks else _columns(rtn())
     step = max(block_rows, (CHUNK_ELEMENTS // row_elements) // block_rows * block_rows)
     per_row_group = int(np.prod(layout.param_shape[1:], dtype=np.int64))
 
@@ -358,8 +364,10 @@ def _search_blockwise(
         blocked = layout.blocked(np.asarray(weight[start : start + step]))
         first = start // block_rows * per_row_group
         count = blocked.shape[0] * per_row_group
-        chunk_rtn = [None if p is None else p[first : first + count] for p in flat_rtn]
-        return search(_gather(blocked), tuple(chunk_rtn)).params  # type: ignore[arg-type]
+        chunk_rtn = None
+        if flat_rtn is not None:
+            chunk_rtn = tuple(None if p is None else p[first : first + count] for p in flat_rtn)
+        return search(_gather(blocked), chunk_rtn).params  # type: ignore[arg-type]
 
     results = q._map_chunks(work, range(0, weight.shape[0], step))  # type: ignore[arg-type]
     return [np.concatenate(parts).reshape(param_shape) for parts in zip(*results, strict=True)]
@@ -404,24 +412,41 @@ def search_qparams_int(
     *integer_range(n_bits, signed, symmetric=False), offset2=offset2)``, or use
     :func:`quantize_int_mse`.
     """
-    scale, zero_point = q.choose_qparams_int(weight, n_bits, signed, symmetric, block_shape)
+    q._check_weight(weight)
+    if weight.size == 0:
+        raise ValueError(f"cannot quantize an empty weight of shape {weight.shape}")
+    param_shape = q.parameter_shape(weight.shape, block_shape)
     scheme = _int_scheme(n_bits, signed, symmetric, weight.dtype)
+    codec = q._integer_codec(n_bits, signed, symmetric, weight.dtype)
+
+    def rtn() -> Params:
+        scale, zero_point = q.choose_qparams_int(weight, n_bits, signed, symmetric, block_shape)
+        return scale, zero_point, None
+
+    def search(rows: np.ndarray, chunk_rtn: Params | None) -> _Best:
+        if chunk_rtn is None:  # min/max of float32 rows: what choose_qparams_int reduces
+            if symmetric:
+                high = np.abs(rows).max(axis=1)
+                low = -high
+            else:
+                low, high = rows.min(axis=1), rows.max(axis=1)
+            if not (np.isfinite(low).all() and np.isfinite(high).all()):
+                raise q.NonFiniteWeightError("weight contains NaN or Inf")
+            scale, zero_point = codec.derive(low, high)
+            chunk_rtn = (scale[:, None], zero_point[:, None], None)
+        return _search_int_rows(rows, chunk_rtn, scheme)
 
     def errors(rows: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
         scale, zp, offset2 = (None if p is None else p.astype(np.float32) for p in params)
         return _int_errors(rows, scale, zp, offset2, scheme)[0]  # type: ignore[arg-type]
 
-    found = _search_blockwise(
-        weight,
-        (scale, zero_point, None),
-        lambda rows, rtn: _search_int_rows(rows, rtn, scheme),
-        errors,
-    )
-    offset2 = np.zeros(scale.shape, dtype=np.float32) if found[2] is None else found[2]
+    in_chunks = weight.dtype != np.float64  # the rows are float32: exact for narrower types
+    found = _search_blockwise(weight, param_shape, rtn, search, errors, in_chunks)
+    data_dtype = np.dtype(np.int8 if signed else np.uint8)
     return (
         found[0].astype(weight.dtype),
-        found[1].astype(zero_point.dtype),
-        offset2.astype(weight.dtype),
+        found[1].astype(data_dtype),
+        found[2].astype(weight.dtype),
     )
 
 
@@ -471,7 +496,9 @@ def _search_float(
         search: RowSearch = lambda rows, rtn: _search_mx_rows(rows, rtn, element)  # noqa: E731
     else:
         search = lambda rows, rtn: _search_float_rows(rows, rtn, element, storage)  # noqa: E731
-    found = _search_blockwise(weight, (scale, zero_point, None), search, errors)
+    found = _search_blockwise(
+        weight, scale.shape, lambda: (scale, zero_point, None), search, errors
+    )
     return found[0].astype(scale.dtype), zero_point
 
 

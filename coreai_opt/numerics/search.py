@@ -86,12 +86,29 @@ def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _row_sums(a * b)
 
 
-def _round_clipped(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``rint(clip(values, low, high))`` (scalar bounds of magnitude below 2^22), a new array."""
-    out = np.clip(values, low, high)
+def _round_clipped(
+    values: np.ndarray, low: float, high: float, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``rint(clip(values, low, high))`` (scalar bounds of magnitude below 2^22)."""
+    out = np.clip(values, low, high, out=out)
     out += _ROUNDER
     out -= _ROUNDER
     return out
+
+
+def _row_reduce(rows: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
+    """``ufunc.reduce(rows, axis=1)``; short rows position by position (numpy reduces many
+    short contiguous runs slowly, one strided pass per position is ~2x faster)."""
+    if rows.shape[1] > 64:
+        return ufunc.reduce(rows, axis=1)
+    out = rows[:, 0].copy()
+    for position in range(1, rows.shape[1]):
+        ufunc(out, rows[:, position], out=out)
+    return out
+
+
+Scratch = tuple[np.ndarray, np.ndarray]
+"""Two float32 work arrays shaped like a chunk's rows (reused by every evaluation)."""
 
 
 @dataclass
@@ -149,21 +166,24 @@ def _int_errors(
     offset2: np.ndarray | None,
     scheme: _IntScheme,
     want_codes: bool = False,
+    scratch: Scratch | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Squared error per block (and the codes if asked), for column parameters.
 
     The codes are the encoder's, ``clip(rint((x - offset2) / s) + zp)``, computed as
     ``rint(clip(x / s + (zp - offset2 / s)))`` (equal but for the last bit of a quotient at a
     tie, where both codes are equally near). Parameters that could dequantize beyond the
-    storage type's maximum get an infinite error.
+    storage type's maximum get an infinite error. The codes live in ``scratch[1]`` when work
+    arrays are given (valid until the next evaluation with them).
     """
+    first, second = (None, None) if scratch is None else scratch
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inverse = np.float32(1) / scale
-        scaled = rows * inverse
+        scaled = np.multiply(rows, inverse, out=first)
         shift = zero_point if offset2 is None else zero_point - offset2 * inverse
         if shift.any():
             scaled += shift
-        codes = _round_clipped(scaled, scheme.qmin, scheme.qmax)
+        codes = _round_clipped(scaled, scheme.qmin, scheme.qmax, out=second)
         residual = np.subtract(codes, scaled, out=scaled)
         error = _row_sums(np.square(residual, out=residual)) * np.square(
             scale[:, 0], dtype=np.float64
@@ -215,21 +235,25 @@ def _descend(
     scheme: _IntScheme,
     refit: Callable[[np.ndarray], Params],
     steps: int,
+    scratch: Scratch | None = None,
 ) -> None:
     """Offer ``params`` and ``steps`` successive least-squares refits of them to ``best``
     (each step evaluates once: its error and the codes the next refit starts from)."""
     for step in range(steps + 1):
-        error, codes = _int_errors(rows, *params, scheme, want_codes=step < steps)
+        error, codes = _int_errors(rows, *params, scheme, step < steps, scratch)
         best.offer(error, params)
         if codes is None:
             return
         params = refit(codes)
 
 
-def _search_asymmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
+def _search_asymmetric(
+    rows: np.ndarray, rtn: Params, scheme: _IntScheme, low: np.ndarray, high: np.ndarray
+) -> _Best:
     """RTN; the block's own [min, max] (the offset need not make 0 a code) refitted by least
     squares; then kicks (the best scale stretched or its grid shifted, centred on the
-    block), each refitted in turn. The best of all is kept."""
+    block), each refitted in turn. The best of all is kept. ``low``/``high``: row extremes."""
+    scratch = (np.empty_like(rows), np.empty_like(rows))
     rtn_scale, rtn_zp = rtn[0].astype(np.float32), rtn[1].astype(np.float32)
     no_offset = np.zeros_like(rtn_scale)
     best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, rtn_zp, no_offset])
@@ -238,51 +262,81 @@ def _search_asymmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Be
     def refit(codes: np.ndarray) -> Params:
         return _asymmetric_refit(rows, codes, row_sum, scheme)
 
-    _descend(rows, (rtn_scale, rtn_zp, no_offset), best, scheme, refit, 0)
-    low, high = rows.min(axis=1, keepdims=True), rows.max(axis=1, keepdims=True)
+    _descend(rows, (rtn_scale, rtn_zp, no_offset), best, scheme, refit, 0, scratch)
     steps = np.float32(scheme.qmax - scheme.qmin)
     start = _stored_affine((high - low) / steps, low, scheme)  # [min, max], zero not forced
-    _descend(rows, start, best, scheme, refit, ASYMMETRIC_REFITS)
+    _descend(rows, start, best, scheme, refit, ASYMMETRIC_REFITS, scratch)
     centre = (low + high) / 2
     half_steps = np.float32((scheme.qmax - scheme.qmin) / 2)
     for stretch, shift in ASYMMETRIC_KICKS:
         scale = best.params[0]
         stretched = scale * np.float32(stretch)
-        low = centre - stretched * half_steps + scale * np.float32(shift)
-        start = _stored_affine(stretched, low, scheme)
-        _descend(rows, start, best, scheme, refit, ASYMMETRIC_KICK_REFITS)
+        kicked_low = centre - stretched * half_steps + scale * np.float32(shift)
+        start = _stored_affine(stretched, kicked_low, scheme)
+        _descend(rows, start, best, scheme, refit, ASYMMETRIC_KICK_REFITS, scratch)
     return best
 
 
-def _search_symmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
-    """RTN and a few clip ratios of ``max |w|``, each refitted (``s = Σxc / Σc²``)."""
+def _search_symmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme, amax: np.ndarray) -> _Best:
+    """RTN and a few clip ratios of ``max |w|`` (``amax``), each refitted (``s = Σxc/Σc²``)."""
     assert scheme.symmetric_zero_point is not None
+    scratch = (np.empty_like(rows), np.empty_like(rows))
     zero_point = np.full((rows.shape[0], 1), scheme.symmetric_zero_point, np.float32)
     rtn_scale = rtn[0].astype(np.float32)
     no_offset = np.zeros_like(zero_point)
     best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, zero_point, no_offset])
 
     def refit(codes: np.ndarray) -> Params:
-        centred = codes - zero_point
+        centred = codes - zero_point if scheme.symmetric_zero_point else codes
         with np.errstate(divide="ignore", invalid="ignore"):
             fitted = _row_dots(rows, centred) / _row_dots(centred, centred)
         fitted = np.where(fitted > 0, fitted, np.nan)[:, None]
         return scheme.store(fitted), zero_point, no_offset
 
     start = (rtn_scale, zero_point, no_offset)
-    _descend(rows, start, best, scheme, refit, SYMMETRIC_RTN_REFITS)
-    amax = np.abs(rows).max(axis=1, keepdims=True)
+    _descend(rows, start, best, scheme, refit, SYMMETRIC_RTN_REFITS, scratch)
     reach = scheme.qmax - scheme.symmetric_zero_point
     for ratio in SYMMETRIC_RATIOS:
         scale = scheme.store(np.maximum(amax * np.float32(ratio / reach), 1e-30))
-        _descend(rows, (scale, zero_point, no_offset), best, scheme, refit, SYMMETRIC_REFITS)
+        start = (scale, zero_point, no_offset)
+        _descend(rows, start, best, scheme, refit, SYMMETRIC_REFITS, scratch)
     return best
 
 
-def _search_int_rows(rows: np.ndarray, rtn: Params, scheme: _IntScheme) -> _Best:
+def _row_extremes(rows: np.ndarray, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row (min, max), or (-max|x|, max|x|) for a symmetric scheme; non-finite raises."""
+    if symmetric:
+        high = _row_reduce(np.abs(rows), np.maximum)
+        low = -high
+    else:
+        low, high = _row_reduce(rows, np.minimum), _row_reduce(rows, np.maximum)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise q.NonFiniteWeightError("weight contains NaN or Inf")
+    return low, high
+
+
+def _search_int_rows(
+    rows: np.ndarray, rtn: Params, scheme: _IntScheme, extremes: tuple[np.ndarray, np.ndarray]
+) -> _Best:
+    low, high = extremes
     if scheme.symmetric_zero_point is None:
-        return _search_asymmetric(rows, rtn, scheme)
-    return _search_symmetric(rows, rtn, scheme)
+        return _search_asymmetric(rows, rtn, scheme, low[:, None], high[:, None])
+    return _search_symmetric(rows, rtn, scheme, high[:, None])
+
+
+def _encode_int_rows(
+    rows: np.ndarray, params: Sequence[np.ndarray], scheme: _IntScheme
+) -> np.ndarray:
+    """Codes of float32 rows for column parameters, computed exactly as the encoder
+    (`quantization.quantize_with_qparams`) does: ``clip(rint((x - o2) / s) + zp)``."""
+    scale, zero_point, offset2 = params
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = rows - offset2 if offset2.any() else rows
+        values = values / scale
+    np.rint(values, out=values)
+    values += zero_point
+    np.clip(values, scheme.qmin, scheme.qmax, out=values)
+    return values
 
 
 # --------------------------------------------------------------------------- float formats
@@ -341,9 +395,13 @@ def _search_blockwise(
     search: RowSearch,
     errors: RowErrors,
     rtn_in_chunks: bool = False,
-) -> list[np.ndarray]:
-    """Run ``search`` over the blocks of ``weight`` chunk by chunk; parameter-shaped results.
+    encode: Callable[[np.ndarray, list[np.ndarray]], np.ndarray] | None = None,
+    out: np.ndarray | None = None,
+) -> tuple[list[np.ndarray], bool]:
+    """Run ``search`` over the blocks of ``weight`` chunk by chunk.
 
+    Returns the parameter-shaped results and whether ``out`` (the weight's shape) was filled
+    with ``encode(rows, best parameters)`` chunk by chunk (not for sampled searches).
     ``rtn()`` gives the RTN parameters (parameter shaped) every search starts from; with
     ``rtn_in_chunks`` the search derives them from each chunk itself (the same values, one
     pass over the weight less) and gets None. ``errors`` gives the squared error per block of
@@ -355,10 +413,11 @@ def _search_blockwise(
     block_rows = layout.blocks[0]
     if block_rows * row_elements > CHUNK_ELEMENTS and layout.param_shape[0] == 1:
         found = _search_sampled(weight, layout, _columns(rtn()), search, errors)
-        return [p.reshape(param_shape) for p in found]
+        return [p.reshape(param_shape) for p in found], False
     flat_rtn = None if rtn_in_chunks else _columns(rtn())
     step = max(block_rows, (CHUNK_ELEMENTS // row_elements) // block_rows * block_rows)
     per_row_group = int(np.prod(layout.param_shape[1:], dtype=np.int64))
+    out_view = None if out is None or encode is None else out.reshape(weight.shape)
 
     def work(start: int) -> list[np.ndarray]:
         blocked = layout.blocked(np.asarray(weight[start : start + step]))
@@ -367,10 +426,23 @@ def _search_blockwise(
         chunk_rtn = None
         if flat_rtn is not None:
             chunk_rtn = tuple(None if p is None else p[first : first + count] for p in flat_rtn)
-        return search(_gather(blocked), chunk_rtn).params  # type: ignore[arg-type]
+        rows = _gather(blocked)
+        params = search(rows, chunk_rtn).params  # type: ignore[arg-type]
+        if out_view is not None and encode is not None:
+            _scatter(encode(rows, params), layout.blocked(out_view[start : start + step]))
+        return params
 
     results = q._map_chunks(work, range(0, weight.shape[0], step))  # type: ignore[arg-type]
-    return [np.concatenate(parts).reshape(param_shape) for parts in zip(*results, strict=True)]
+    found = [np.concatenate(parts).reshape(param_shape) for parts in zip(*results, strict=True)]
+    return found, out_view is not None
+
+
+def _scatter(rows: np.ndarray, blocked: np.ndarray) -> None:
+    """Write ``(blocks, elements)`` rows (as `_gather` made them) into a blocked view."""
+    rank = blocked.ndim // 2
+    order = tuple(range(0, 2 * rank, 2)) + tuple(range(1, 2 * rank, 2))
+    transposed = tuple(blocked.shape[a] for a in order)
+    np.copyto(blocked, np.transpose(rows.reshape(transposed), np.argsort(order)), "unsafe")
 
 
 def _search_sampled(
@@ -403,15 +475,15 @@ def _search_sampled(
     return merged
 
 
-def search_qparams_int(
-    weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
-) -> Params:
-    """(scale, zero point, offset2) per block minimising the dequantized squared error.
-
-    Quantize with ``quantize_with_qparams(weight, scale, zero_point, int8/uint8,
-    *integer_range(n_bits, signed, symmetric=False), offset2=offset2)``, or use
-    :func:`quantize_int_mse`.
-    """
+def _search_int(
+    weight: np.ndarray,
+    n_bits: int,
+    signed: bool,
+    symmetric: bool,
+    block_shape: Sequence[int],
+    out: np.ndarray | None = None,
+) -> tuple[Params, bool]:
+    """`search_qparams_int`, also encoding into ``out`` when it can (see `_search_blockwise`)."""
     q._check_weight(weight)
     if weight.size == 0:
         raise ValueError(f"cannot quantize an empty weight of shape {weight.shape}")
@@ -424,43 +496,69 @@ def search_qparams_int(
         return scale, zero_point, None
 
     def search(rows: np.ndarray, chunk_rtn: Params | None) -> _Best:
+        extremes = _row_extremes(rows, symmetric)
         if chunk_rtn is None:  # min/max of float32 rows: what choose_qparams_int reduces
-            if symmetric:
-                high = np.abs(rows).max(axis=1)
-                low = -high
-            else:
-                low, high = rows.min(axis=1), rows.max(axis=1)
-            if not (np.isfinite(low).all() and np.isfinite(high).all()):
-                raise q.NonFiniteWeightError("weight contains NaN or Inf")
-            scale, zero_point = codec.derive(low, high)
+            scale, zero_point = codec.derive(*extremes)
             chunk_rtn = (scale[:, None], zero_point[:, None], None)
-        return _search_int_rows(rows, chunk_rtn, scheme)
+        return _search_int_rows(rows, chunk_rtn, scheme, extremes)
 
     def errors(rows: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
         scale, zp, offset2 = (None if p is None else p.astype(np.float32) for p in params)
         return _int_errors(rows, scale, zp, offset2, scheme)[0]  # type: ignore[arg-type]
 
-    in_chunks = weight.dtype != np.float64  # the rows are float32: exact for narrower types
-    found = _search_blockwise(weight, param_shape, rtn, search, errors, in_chunks)
+    def encode(rows: np.ndarray, params: list[np.ndarray]) -> np.ndarray:
+        return _encode_int_rows(rows, params, scheme)
+
+    exact_rows = weight.dtype != np.float64  # the rows are float32: exact for narrower types
+    found, encoded = _search_blockwise(
+        weight,
+        param_shape,
+        rtn,
+        search,
+        errors,
+        exact_rows,
+        encode if exact_rows else None,
+        out,
+    )
     data_dtype = np.dtype(np.int8 if signed else np.uint8)
-    return (
+    params = (
         found[0].astype(weight.dtype),
         found[1].astype(data_dtype),
         found[2].astype(weight.dtype),
     )
+    return params, encoded
+
+
+def search_qparams_int(
+    weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
+) -> Params:
+    """(scale, zero point, offset2) per block minimising the dequantized squared error.
+
+    Quantize with ``quantize_with_qparams(weight, scale, zero_point, int8/uint8,
+    *integer_range(n_bits, signed, symmetric=False), offset2=offset2)``, or use
+    :func:`quantize_int_mse`.
+    """
+    return _search_int(weight, n_bits, signed, symmetric, block_shape)[0]
 
 
 def quantize_int_mse(
     weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
 ) -> q.QuantizedTensor:
-    """Integer quantization with :func:`search_qparams_int`'s parameters."""
-    scale, zero_point, offset2 = search_qparams_int(weight, n_bits, signed, symmetric, block_shape)
+    """Integer quantization with :func:`search_qparams_int`'s parameters.
+
+    Equal to ``quantize_with_qparams(weight, *search_qparams_int(...), ...)``; the codes are
+    encoded while each chunk is still in memory where the layout allows (one conversion of
+    the weight less).
+    """
+    data = np.empty(weight.shape, dtype=np.int8 if signed else np.uint8)
+    params, encoded = _search_int(weight, n_bits, signed, symmetric, block_shape, data)
+    scale, zero_point, offset2 = params
     low, high = q.integer_range(n_bits, signed, symmetric=False)
-    data_dtype = np.int8 if signed else np.uint8
-    if not offset2.any():
-        offset2 = None  # type: ignore[assignment]
+    offset2_or_none = offset2 if offset2.any() else None
+    if encoded:
+        return q.QuantizedTensor(data, scale, zero_point, offset2_or_none)
     return q.quantize_with_qparams(
-        weight, scale, zero_point, data_dtype, low, high, offset2=offset2
+        weight, scale, zero_point, data.dtype, low, high, offset2=offset2_or_none
     )
 
 
@@ -496,7 +594,7 @@ def _search_float(
         search: RowSearch = lambda rows, rtn: _search_mx_rows(rows, rtn, element)  # noqa: E731
     else:
         search = lambda rows, rtn: _search_float_rows(rows, rtn, element, storage)  # noqa: E731
-    found = _search_blockwise(
+    found, _ = _search_blockwise(
         weight, scale.shape, lambda: (scale, zero_point, None), search, errors
     )
     return found[0].astype(scale.dtype), zero_point

@@ -14,6 +14,7 @@ from coreai_opt.numerics.quantization import (
     quantize_fp8,
     quantize_int,
     quantize_mxfp4,
+    quantize_with_qparams,
 )
 
 E4M3 = np.dtype(ml_dtypes.float8_e4m3fn)
@@ -153,3 +154,37 @@ def test_search_rejects_non_finite_weights() -> None:
     weight[1, 3] = np.nan
     with pytest.raises(ValueError):
         search.quantize_int_mse(weight, 4, True, False, (1, 32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    symmetric=st.booleans(),
+    signed=st.booleans(),
+    block_shape=st.sampled_from([(1, 8), (1, 0), (4, 0), (2, 16), (0, 0)]),
+    dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32), np.dtype(np.float64)]),
+    chunk=st.sampled_from([64, 1 << 16]),
+)
+def test_fused_encoding_equals_quantize_with_the_searched_parameters(
+    seed: int, symmetric: bool, signed: bool, block_shape: tuple, dtype, chunk: int
+) -> None:
+    weight = heavy_weight(seed, (8, 32), dtype, 4.0)
+    old = search.CHUNK_ELEMENTS
+    search.CHUNK_ELEMENTS = chunk
+    try:
+        fused = search.quantize_int_mse(weight, 4, signed, symmetric, block_shape)
+        scale, zero_point, offset2 = search.search_qparams_int(
+            weight, 4, signed, symmetric, block_shape
+        )
+    finally:
+        search.CHUNK_ELEMENTS = old
+    low, high = integer_range(4, signed, symmetric=False)
+    composed = quantize_with_qparams(
+        weight, scale, zero_point, fused.data.dtype, low, high, offset2=offset2
+    )
+    np.testing.assert_array_equal(fused.data, composed.data)
+    np.testing.assert_array_equal(fused.scale, scale)
+    np.testing.assert_array_equal(fused.offset, zero_point)
+    np.testing.assert_array_equal(
+        np.zeros_like(offset2) if fused.offset2 is None else fused.offset2, offset2
+    )

@@ -38,6 +38,9 @@ CONFIGS: dict[str, str] = {
     ),
     "palettize 4-bit per-channel": "palettize<n_bits=4,granularity=per_channel>",
     "palettize 4-bit per-tensor + pcs": "palettize<n_bits=4,enable_per_channel_scale=true>",
+    "palettize 4-bit per-tensor + pcs mse": (
+        "palettize<n_bits=4,enable_per_channel_scale=true,algorithm=mse>"
+    ),
     "quantize int4 per-block 32 mse": (
         "quantize<dtype=int4,granularity=per_block,block_size=32,algorithm=mse>"
     ),

@@ -1,24 +1,25 @@
 """Error-minimising quantization parameters (``algorithm=mse``), data-free.
 
 For every block the search picks the parameters whose *dequantized* weights have the least
-squared error against the original, evaluated exactly as the encoder will quantize (stored
-scale, round half to even, clipping). The round-to-nearest (min/max) parameters are always
-one of the candidates, so no block ends up worse than with RTN.
+squared error against the original, evaluated as the encoder will quantize (stored scale,
+round half to even, clipping). The round-to-nearest (min/max) parameters are always one of
+the candidates, so no block ends up worse than with RTN.
 
-- Integer, asymmetric: candidates clip the block's range ``[min, max]`` at a few ratio pairs;
-  each is refitted by least squares (the codes it gives fixed, scale and offset solved in
-  closed form) and the refit evaluated too. The offset is continuous: an integer zero point
-  (``offset1``) plus a small float ``offset2`` (the weight's float type), both stored.
-- Integer, symmetric: a grid of clip ratios of ``max |w|``, each refitted (``s = Σxc / Σc²``);
-  the zero point stays fixed and ``offset2`` zero. The codes use the data type's whole range
-  (``-2^(b-1)`` included), which RTN leaves unused.
+- Integer, asymmetric: the offset is continuous, stored in the float ``offset2`` with a zero
+  point of 0. From the block's own ``[min, max]``, least-squares refits (codes fixed, scale
+  and offset in closed form), then "kicks" from the best so far (scale stretched, grid
+  shifted), each refitted a few times.
+- Integer, symmetric: RTN and clip ratios of ``max |w|``, each refitted once
+  (``s = Σxc / Σc²``); the zero point stays fixed and ``offset2`` zero. The codes use the
+  data type's whole range (``-2^(b-1)`` included), which RTN leaves unused.
 - FP8 with a float scale: a few scale ratios. MX (FP8 and FP4): the OCP exponent or one
   below it (clipping the block's largest values), so scales stay powers of two.
 
 All blocks of a chunk are searched at once in float32 (no per-block Python loop); chunks hold
-about ``CHUNK_ELEMENTS`` weights. Blocks spanning several chunks (per-tensor, large groups) are
-searched on an evenly strided sample of their elements, then the result and RTN are compared
-on all elements and the better kept per block.
+about ``CHUNK_ELEMENTS`` weights and run on the quantizer's two threads; `quantize_int_mse`
+encodes a chunk while it is in memory. Blocks spanning several chunks (per-tensor, large
+groups) are searched on an evenly strided sample of their elements, then the result and RTN
+are compared on all elements and the better kept per block.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from coreai_opt.numerics import quantization as q
 
 CHUNK_ELEMENTS = 1 << 16
 SAMPLE_ELEMENTS = 1 << 18
-# Asymmetric: refits of RTN, then kicks (scale stretch, grid shift in steps) and their refits.
+# Asymmetric: refits of [min, max], then kicks (scale stretch, grid shift in steps), refitted.
 ASYMMETRIC_REFITS = 2
 ASYMMETRIC_KICKS: tuple[tuple[float, float], ...] = (
     (0.94, 0.0),

@@ -201,7 +201,7 @@ class QuantizeConstant(CompressConstant):
         from coreai_opt.numerics.sparse_quant import quantize_sparse_values
 
         build, mask_op, dense_ops = site
-        mask = elements_array(mask_op.value)
+        mask = stored_mask(mask_op)
         (output_axis, _), _agreed = channel_axes(dense_ops[0].result, mask.ndim)
         element = None if self.dtype.is_int() else element_dtype(self.dtype)
         codes, scale = quantize_sparse_values(
@@ -265,6 +265,20 @@ class QuantizeConstant(CompressConstant):
             quantized.offset,
             offset2=quantized.offset2,
         )
+
+
+def stored_mask(mask_op: ConstantOp):
+    """The mask of a sparse weight: its stored bits when it is a resource (no bool copy of
+    the dense shape), else the decoded array."""
+    from coreai_opt.dialects.resources import DenseResourceElementsAttr
+
+    from coreai_opt.numerics.sparse_quant import PackedMask
+
+    value = mask_op.value
+    if isinstance(value, DenseResourceElementsAttr) and value.blob.data is not None:
+        packed = np.asarray(value.blob.data.data, dtype=np.uint8).reshape(-1)
+        return PackedMask(packed, tuple(mask_op.result.type.get_shape()))
+    return elements_array(value)
 
 
 def sparse_site(

@@ -14,6 +14,8 @@ ranges are reduced over all chunks first (min/max parameters).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -22,18 +24,63 @@ from coreai_opt.numerics import quantization as q
 CHUNK_ELEMENTS = 1 << 17
 
 
+@dataclass(frozen=True)
+class PackedMask:
+    """A ``ui1`` mask kept packed as stored (bit i of byte k is element 8k + i, coreai-ir.md
+    §5): rows are unpacked on demand, so a weight-sized bool copy is never made."""
+
+    packed: np.ndarray
+    shape: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        """The mask's rank."""
+        return len(self.shape)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` (axis 0) as a bool array."""
+        stop = min(stop, self.shape[0])
+        row = int(np.prod(self.shape[1:], dtype=np.int64))
+        first_bit, last_bit = start * row, stop * row
+        chunk = self.packed[first_bit // 8 : -(-last_bit // 8)]
+        bits = np.unpackbits(chunk, bitorder="little")
+        offset = first_bit % 8
+        flat = bits[offset : offset + last_bit - first_bit].view(bool)
+        return flat.reshape((stop - start, *self.shape[1:]))
+
+    def count(self) -> int:
+        """Number of set bits (kept weights)."""
+        step = max(1, CHUNK_ELEMENTS * 8 // max(1, int(np.prod(self.shape[1:], dtype=np.int64))))
+        return sum(
+            int(np.count_nonzero(self.rows(a, a + step))) for a in range(0, self.shape[0], step)
+        )
+
+
+Mask = np.ndarray | PackedMask
+
+
+def _mask_rows(mask: Mask, start: int, stop: int) -> np.ndarray:
+    if isinstance(mask, PackedMask):
+        return mask.rows(start, stop)
+    return np.asarray(mask[start:stop], dtype=bool)
+
+
+def _mask_count(mask: Mask) -> int:
+    return mask.count() if isinstance(mask, PackedMask) else int(np.count_nonzero(mask))
+
+
 def _row_step(shape: tuple[int, ...]) -> int:
     row = max(1, int(np.prod(shape[1:], dtype=np.int64)))
     return max(1, CHUNK_ELEMENTS // row)
 
 
-def _dense_chunks(values: np.ndarray, mask: np.ndarray):
+def _dense_chunks(values: np.ndarray, mask: Mask):
     """(rows, dense chunk in the values' dtype, chunk mask, slice of the values) per chunk."""
     step = _row_step(mask.shape)
     start = 0
     for first in range(0, mask.shape[0], step):
         rows = slice(first, min(first + step, mask.shape[0]))
-        chunk_mask = np.asarray(mask[rows], dtype=bool)
+        chunk_mask = _mask_rows(mask, rows.start, rows.stop)
         count = int(np.count_nonzero(chunk_mask))
         dense = np.zeros(chunk_mask.shape, dtype=values.dtype)
         dense[chunk_mask] = values[start : start + count]
@@ -81,7 +128,7 @@ def _encode(
 
 def _rows_rtn(
     values: np.ndarray,
-    mask: np.ndarray,
+    mask: Mask,
     element: np.dtype | None,
     codes: np.ndarray,
     param_shape: tuple[int, ...],
@@ -100,7 +147,7 @@ def _rows_rtn(
     scales = []
     start = 0
     for first in range(0, rows_total, step):
-        chunk_mask = np.asarray(mask[first : first + step], dtype=bool)
+        chunk_mask = _mask_rows(mask, first, first + step)
         counts = np.count_nonzero(chunk_mask.reshape(chunk_mask.shape[0], -1), axis=1)
         total = int(counts.sum())
         segment = np.asarray(values[start : start + total], dtype=compute)
@@ -131,12 +178,14 @@ def _rows_rtn(
 
 def quantize_sparse_values(
     values: np.ndarray,
-    mask: np.ndarray,
+    mask: Mask,
     output_axis: int,
     element: npt.DTypeLike | None = None,
     algorithm: str = "rtn",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(codes of the values, per-output-channel scale) for int8 (``element=None``) or FP8.
+
+    ``mask``: a bool array of the dense shape, or a `PackedMask` (the stored bits).
 
     The scale has the mask's rank, the channel count along ``output_axis`` and 1 elsewhere,
     in the values' float dtype. ``algorithm="mse"`` searches each channel's scale (output
@@ -147,7 +196,7 @@ def quantize_sparse_values(
     codes = np.empty(values.shape, dtype=codes_dtype)
     if mask.ndim == 0 or values.ndim != 1:
         raise ValueError("sparse values must be 1-D with a mask of rank >= 1")
-    set_bits = int(np.count_nonzero(mask))
+    set_bits = _mask_count(mask)
     if set_bits != values.size:
         raise ValueError(f"mask has {set_bits} set bits but there are {values.size} values")
     param_shape = tuple(d if a == output_axis else 1 for a, d in enumerate(mask.shape))

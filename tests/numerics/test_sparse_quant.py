@@ -85,3 +85,28 @@ def test_mask_and_values_must_agree() -> None:
         quantize_sparse_values(np.ones(5, np.float16), mask, 0)
     with pytest.raises(ValueError, match="set bits"):
         quantize_sparse_values(np.ones(5, np.float16), mask, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.sampled_from([(5, 3), (7, 13), (16, 8), (3, 2, 5), (1, 1)]),
+    start=st.integers(0, 6),
+    length=st.integers(1, 7),
+)
+def test_packed_mask_rows_match_the_unpacked_mask(
+    seed: int, shape: tuple, start: int, length: int
+) -> None:
+    mask = np.random.default_rng(seed).random(shape) < 0.5
+    packed = np.packbits(mask.reshape(-1), bitorder="little")
+    lazy = sparse_quant.PackedMask(packed, shape)
+    start = min(start, shape[0] - 1)
+    np.testing.assert_array_equal(lazy.rows(start, start + length), mask[start : start + length])
+    assert lazy.count() == np.count_nonzero(mask)
+    weight = np.where(mask, np.random.default_rng(seed).standard_normal(shape), 0)
+    weight = weight.astype(np.float16)
+    for axis in range(len(shape)):
+        expected = quantize_sparse_values(weight[mask], mask, axis)
+        got = quantize_sparse_values(weight[mask], lazy, axis)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])

@@ -205,12 +205,10 @@ def palettize_candidate(candidate: Candidate, base: PalettizeSettings) -> list[O
     except ValueError as error:
         raise SkipConstant(str(error)) from None
     if channel_scale is not None and settings.algorithm == "mse" and settings.cluster_dim == 1:
-        from coreai_opt.numerics.palettization import assign_to_lut
         from coreai_opt.numerics.palettize_search import refit_channel_scale
 
         axis = candidate.output_axis
         channel_scale = refit_channel_scale(weight, indices, lut, axis, channel_scale)
-        indices = assign_to_lut(weight, lut, axis, channel_scale)
     ops = lut_chain(candidate, settings, indices, lut, channel_scale)
     if channel_scale is not None:
         float_type = candidate.tensor_type.get_element_type()

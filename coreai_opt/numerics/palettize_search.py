@@ -68,6 +68,39 @@ def _lut_per_channel(lut: np.ndarray, axis: int, channels: int) -> np.ndarray:
     return np.repeat(tables, channels // groups, axis=0)
 
 
+def _channel_products(
+    weight: np.ndarray, indices: np.ndarray, values: np.ndarray, axis: int, shared: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per channel ``Σ w·v``, ``Σ v²`` and ``Σ w²`` (float64), ``v = values[channel, index]``
+    (``shared``: every channel has the same table).
+
+    Row chunks: each weight's decoded value is gathered from its channel's table (never a
+    weight-sized copy); long rows are summed by numpy's reductions (a BLAS matrix-vector
+    product would start threads that wait for each other on a loaded machine).
+    """
+    channels, entries = values.shape
+    cross, energy, squares = np.zeros(channels), np.zeros(channels), np.zeros(channels)
+    row = max(1, int(np.prod(weight.shape[1:], dtype=np.int64)))
+    step = max(1, CHUNK_ELEMENTS // row)
+    flat = values.astype(np.float32).reshape(-1)
+    for start in range(0, weight.shape[0], step):
+        w = np.moveaxis(np.asarray(weight[start : start + step], dtype=np.float32), axis, 0)
+        idx = np.moveaxis(np.asarray(indices[start : start + step]), axis, 0)
+        w = w.reshape(w.shape[0], -1)
+        idx = idx.reshape(w.shape)
+        first = start if axis == 0 else 0
+        if shared:
+            v = flat[:entries][idx]
+        else:
+            offsets = (np.arange(first, first + w.shape[0]) * entries)[:, None]
+            v = flat[idx + offsets]
+        target = slice(first, first + w.shape[0])
+        cross[target] += np.add.reduce(w * v, axis=1)
+        energy[target] += np.add.reduce(np.square(v), axis=1)
+        squares[target] += np.add.reduce(np.square(w), axis=1)
+    return cross, energy, squares
+
+
 def refit_channel_scale(
     weight: np.ndarray,
     indices: np.ndarray,
@@ -77,11 +110,9 @@ def refit_channel_scale(
 ) -> np.ndarray:
     """Per-channel scales (same shape and dtype) with the smaller squared error per channel:
     the given (max |w|) one or the least-squares one for these indices and LUT."""
-    entries = lut.shape[-2]
-    sums, counts, squares = channel_entry_stats(weight, indices, axis, entries)
     values = _lut_per_channel(lut, axis, weight.shape[axis])
-    cross = (sums * values).sum(axis=1)
-    energy = (counts * values * values).sum(axis=1)
+    shared = lut.shape[axis] == 1
+    cross, energy, squares = _channel_products(weight, indices, values, axis, shared)
     old = channel_scale.reshape(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         fitted = np.where(energy > 0, cross / energy, np.nan)

@@ -78,7 +78,11 @@ def _ones(n: int) -> np.ndarray:
 
 
 def _row_sums(rows: np.ndarray) -> np.ndarray:
-    """Sum of each row in float64 (a matrix-vector product: fast for short rows)."""
+    """Sum of each row in float64: a matrix-vector product for short rows (numpy reduces
+    many short runs slowly), numpy's reduction for long ones (BLAS would start threads,
+    which wait for each other on a loaded machine)."""
+    if rows.shape[1] > 256:
+        return np.add.reduce(rows, axis=1, dtype=np.float64)
     return (rows @ _ones(rows.shape[1])).astype(np.float64)
 
 

@@ -188,3 +188,16 @@ def test_fused_encoding_equals_quantize_with_the_searched_parameters(
     np.testing.assert_array_equal(
         np.zeros_like(offset2) if fused.offset2 is None else fused.offset2, offset2
     )
+
+
+@pytest.mark.parametrize("block_shape", [(1, 0, 0, 0), (4, 0, 0, 0), (1, 2, 0, 0), (0, 0, 0, 0)])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_conv_weights_fused_equals_composed_and_beats_rtn(block_shape: tuple, symmetric: bool):
+    weight = heavy_weight(7, (8, 4, 3, 3), np.dtype(np.float16), 3.0)
+    fused = search.quantize_int_mse(weight, 4, True, symmetric, block_shape)
+    scale, zero_point, offset2 = search.search_qparams_int(weight, 4, True, symmetric, block_shape)
+    composed = quantize_with_qparams(weight, scale, zero_point, np.int8, -8, 7, offset2=offset2)
+    np.testing.assert_array_equal(fused.data, composed.data)
+    rtn = quantize_int(weight, 4, True, symmetric, block_shape)
+    ours, theirs = block_errors(weight, fused, block_shape), block_errors(weight, rtn, block_shape)
+    assert np.all(ours <= theirs * (1 + 1e-5) + 1e-30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from coreai_opt.dialects.coreai import (
@@ -40,6 +41,9 @@ from coreai_opt.options import (
 )
 from coreai_opt.pass_options import option
 from coreai_opt.pipeline import PassRun
+
+if TYPE_CHECKING:
+    from coreai_opt.numerics.sparse_quant import PackedMask
 
 Granularity = CompressionGranularity
 
@@ -207,35 +211,13 @@ class QuantizeConstant(CompressConstant):
         codes, scale = quantize_sparse_values(
             candidate.weight, mask, output_axis, element, self.algorithm
         )
-        data_type = data_element_type(self.dtype)
-        float_type = candidate.tensor_type.get_element_type()
-        dense_type = TensorType(data_type, mask.shape)
-        key = key_hint(op)
-        codes_op = new_constant(codes, TensorType(data_type, codes.shape), f"{key}_data")
-        new_build = BuildSparseWithBitmaskOp.create(
-            operands=[codes_op.result, build.mask], result_types=[SparseTensorType(dense_type)]
-        )
-        new_build.result.name_hint = build.result.name_hint
-        new_dense = SparseWithBitmaskToDenseOp.create(
-            operands=[new_build.result], result_types=[dense_type]
-        )
-        new_dense.result.name_hint = f"{key}_dense"
-        scale_type = TensorType(float_type_for(scale.dtype), scale.shape)
-        scale_op = new_constant(scale, scale_type, f"{key}_scale")
-        zero_point = np.zeros(scale.shape, dtype=codes.dtype)
-        zp_op = new_constant(zero_point, TensorType(data_type, scale.shape), f"{key}_zero_point")
-        zeros = np.zeros(scale.shape, dtype=candidate.weight.dtype)
-        offset_op = new_constant(zeros, TensorType(float_type, scale.shape), f"{key}_offset")
-        dequant = BlockwiseShiftScaleOp(
-            new_dense.result, scale_op.result, zp_op.result, offset_op.result
-        )
-        dequant.result.name_hint = dense_ops[0].result.name_hint
-        new_ops = [codes_op, new_build, new_dense, scale_op, zp_op, offset_op, dequant]
+        new_ops = sparse_scale_chain(op, build, dense_ops[0], codes, scale, self.dtype)
+        weight = new_ops[-1].results[0]
         for new_op in new_ops:
             new_op.location = build.location
         rewriter.insert(new_ops, InsertPoint.before(build))
         for dense in dense_ops:
-            rewriter.replace_all_uses_with(dense.result, dequant.result)
+            rewriter.replace_all_uses_with(dense.result, weight)
             rewriter.erase(dense)
         rewriter.erase(build)
         original = op.value
@@ -267,7 +249,45 @@ class QuantizeConstant(CompressConstant):
         )
 
 
-def stored_mask(mask_op: ConstantOp):
+def sparse_scale_chain(
+    values_op: ConstantOp,
+    build: BuildSparseWithBitmaskOp,
+    dense: SparseWithBitmaskToDenseOp,
+    codes: np.ndarray,
+    scale: np.ndarray,
+    dtype: DType,
+) -> list[Operation]:
+    """codes constant → `build_sparse_with_bitmask` (same mask) → `sparse_with_bitmask_to_dense`
+    → `blockwise_shift_scale` by the per-channel scale with zero offsets (last op)."""
+    data_type = data_element_type(dtype)
+    float_type = values_op.result.type.get_element_type()
+    dense_type = TensorType(data_type, dense.result.type.get_shape())
+    key = key_hint(values_op)
+    codes_op = new_constant(codes, TensorType(data_type, codes.shape), f"{key}_data")
+    new_build = BuildSparseWithBitmaskOp.create(
+        operands=[codes_op.result, build.mask], result_types=[SparseTensorType(dense_type)]
+    )
+    new_build.result.name_hint = build.result.name_hint
+    new_dense = SparseWithBitmaskToDenseOp.create(
+        operands=[new_build.result], result_types=[dense_type]
+    )
+    new_dense.result.name_hint = f"{key}_dense"
+    param_shape = scale.shape
+    scale_op = new_constant(
+        scale, TensorType(float_type_for(scale.dtype), param_shape), f"{key}_scale"
+    )
+    zero_point = np.zeros(param_shape, dtype=codes.dtype)
+    zp_op = new_constant(zero_point, TensorType(data_type, param_shape), f"{key}_zero_point")
+    zeros = np.zeros(param_shape, dtype=scale.dtype)
+    offset_op = new_constant(zeros, TensorType(float_type, param_shape), f"{key}_offset")
+    dequant = BlockwiseShiftScaleOp(
+        new_dense.result, scale_op.result, zp_op.result, offset_op.result
+    )
+    dequant.result.name_hint = dense.result.name_hint
+    return [codes_op, new_build, new_dense, scale_op, zp_op, offset_op, dequant]
+
+
+def stored_mask(mask_op: ConstantOp) -> np.ndarray | PackedMask:
     """The mask of a sparse weight: its stored bits when it is a resource (no bool copy of
     the dense shape), else the decoded array."""
     from coreai_opt.dialects.resources import DenseResourceElementsAttr

@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from coreai_opt.numerics import quantization as q
 
-CHUNK_ELEMENTS = 1 << 16
+CHUNK_ELEMENTS = 1 << 18
 SAMPLE_ELEMENTS = 1 << 18
 # Asymmetric: refits of [min, max], then kicks (scale stretch, grid shift in steps), refitted.
 ASYMMETRIC_REFITS = 2
@@ -65,25 +65,19 @@ def _gather(blocked: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows, dtype=np.float32)
 
 
-_ONES: dict[int, np.ndarray] = {}
 # Adding and subtracting 1.5 * 2^23 rounds a float32 of magnitude below 2^22 to the nearest
 # integer, ties to even (the FPU's rounding): several times faster than np.rint.
 _ROUNDER = np.float32(1.5 * 2**23)
 
 
-def _ones(n: int) -> np.ndarray:
-    if n not in _ONES:
-        _ONES[n] = np.ones(n, dtype=np.float32)
-    return _ONES[n]
-
-
 def _row_sums(rows: np.ndarray) -> np.ndarray:
-    """Sum of each row in float64: a matrix-vector product for short rows (numpy reduces
-    many short runs slowly), numpy's reduction for long ones (BLAS would start threads,
-    which wait for each other on a loaded machine)."""
+    """Sum of each row in float64: `einsum` for short rows (numpy's reduction handles many
+    short runs slowly; a BLAS matrix-vector product is faster still but starts threads on
+    large chunks, which wait for each other on a loaded machine), numpy's reduction for
+    long ones."""
     if rows.shape[1] > 256:
         return np.add.reduce(rows, axis=1, dtype=np.float64)
-    return (rows @ _ones(rows.shape[1])).astype(np.float64)
+    return np.einsum("ij->i", rows).astype(np.float64)
 
 
 def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -332,7 +332,9 @@ def _encode_int_rows(
     with np.errstate(divide="ignore", invalid="ignore"):
         values = rows - offset2 if offset2.any() else rows
         values = values / scale
-    np.rint(values, out=values)
+    # rint: exact below 2^22; larger magnitudes stay beyond every code and clip the same
+    values += _ROUNDER
+    values -= _ROUNDER
     values += zero_point
     np.clip(values, scheme.qmin, scheme.qmax, out=values)
     return values

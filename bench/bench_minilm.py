@@ -41,6 +41,15 @@ MB = 1 << 20
 CONFIGS = {
     "int8 per-channel": "quantize<dtype=int8>",
     "int4 per-block 32": "quantize<dtype=int4,granularity=per_block,block_size=32>",
+    "int4 per-block 32 mse": (
+        "quantize<dtype=int4,granularity=per_block,block_size=32,algorithm=mse>"
+    ),
+    "int4 asym per-block 32": (
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32>"
+    ),
+    "int4 asym per-block 32 mse": (
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32,algorithm=mse>"
+    ),
     "palettize 4-bit": "palettize<n_bits=4>",
     "int4 per-block 32 asymmetric": "quantize<dtype=int4,granularity=per_block,block_size=32,"
     "qscheme=asymmetric>",

@@ -38,8 +38,24 @@ CONFIGS: dict[str, str] = {
     ),
     "palettize 4-bit per-channel": "palettize<n_bits=4,granularity=per_channel>",
     "palettize 4-bit per-tensor + pcs": "palettize<n_bits=4,enable_per_channel_scale=true>",
+    "palettize 4-bit per-tensor + pcs mse": (
+        "palettize<n_bits=4,enable_per_channel_scale=true,algorithm=mse>"
+    ),
+    "quantize int4 per-block 32 mse": (
+        "quantize<dtype=int4,granularity=per_block,block_size=32,algorithm=mse>"
+    ),
+    "quantize int4 asym per-block 32 mse": (
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32,algorithm=mse>"
+    ),
+    "quantize int4 asym per-block 32": (
+        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32>"
+    ),
+    "quantize int8 per-channel mse": "quantize<dtype=int8,algorithm=mse>",
     "sparsify 50%": "sparsify<target_sparsity=0.5>",
     "sparsify 50% + int8": "sparsify<target_sparsity=0.5>,quantize<dtype=int8>",
+    "sparsify 50% + int8 per-channel": (
+        "sparsify<target_sparsity=0.5>,quantize<dtype=int8,sparse_scale=per_channel>"
+    ),
     "sparsify 50% + palettize 4-bit": "sparsify<target_sparsity=0.5>,palettize<n_bits=4>",
 }
 
@@ -112,7 +128,7 @@ def import_numerics() -> None:
     clock times the passes, not one-time module loading."""
     import importlib
 
-    for name in ("quantization", "palettization", "pruning", "packing", "finite"):
+    for name in ("quantization", "search", "palettization", "pruning", "packing", "finite"):
         importlib.import_module(f"coreai_opt.numerics.{name}")
 
 
@@ -129,14 +145,17 @@ def child(pipeline_text: str, seed: int, distribution: str) -> None:
     baseline = peak_rss_bytes()
     reset_peak_rss()
     pipeline = Pipeline.parse(pipeline_text)
+    cpu_start = time.process_time()
     start = time.perf_counter()
     pipeline.run(program, verify_each=False)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     peak = peak_rss_bytes()
     after = sum(run.statistics.get("bytes-after", 0) for run in pipeline.runs[-1:])
     result = {
         "pipeline": pipeline_text,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": peak / MB,
         "rss_before_mb": baseline / MB,
         "weight_mb": weight_bytes / MB,
@@ -198,14 +217,18 @@ def main() -> None:
         peer_child(args.peer_child, args.seed, args.distribution)
         return
     results = {}
-    print(f"{'configuration':34} {'time s':>8} {'peak RSS MB':>12} {'budget':>8} {'SNR dB':>8}")
+    print(
+        f"{'configuration':34} {'time s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'budget':>8} "
+        f"{'SNR dB':>8}"
+    )
     for name, pipeline_text in CONFIGS.items():
         if args.only not in name:
             continue
         result = run_child("--child", pipeline_text, args)
         results[name] = result
         print(
-            f"{name:34} {result['seconds']:8.2f} {result['peak_rss_mb']:12.0f} "
+            f"{name:34} {result['seconds']:8.2f} {result.get('cpu_seconds', 0):8.2f} "
+            f"{result['peak_rss_mb']:12.0f} "
             f"{result['budget_mb']:8.0f} {result['snr_db']:8.2f}",
             flush=True,
         )

@@ -247,6 +247,9 @@ def describe(value: SSAValue) -> str:
             data_element = str(owner.data.type.get_element_type())
             rescales_floats = data_element in ("f16", "bf16", "f32")
             return f"{inner} + pcs" if rescales_floats and inner.startswith("palettize") else inner
+        if isinstance(source, SparseWithBitmaskToDenseOp):  # codes densified, then scaled
+            sparse = describe(owner.data).split(" + ")[0]
+            return f"{sparse} + {describe_quantization(owner)}"
         return describe_quantization(owner)
     return "unknown"
 

@@ -323,6 +323,12 @@ class CompressConstant(RewritePattern, ABC):
         candidate = self.candidate(op)
         if candidate is None:
             return
+        self.rewrite_candidate(op, candidate, rewriter)
+
+    def rewrite_candidate(
+        self, op: ConstantOp, candidate: Candidate, rewriter: PatternRewriter
+    ) -> None:
+        """Compress one chosen constant (shared blobs once), or skip it with a warning."""
         shared = shared_weight_key(candidate)
         if shared is not None and shared in self.compressed:  # a blob another constant reads
             self.replace(op, clone_chain(self.compressed[shared][1]), rewriter)

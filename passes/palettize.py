@@ -51,13 +51,14 @@ class PalettizeSettings:
     lut_dtype: DType | None
     num_workers: int
     exact: bool | None
+    algorithm: str = "rtn"
 
 
 def settings_for(candidate: Candidate, base: PalettizeSettings) -> PalettizeSettings:
     """Sparse values are clustered per tensor, scalar, unscaled; other shapes are checked."""
     if candidate.feeds_sparse_values or candidate.rank < 2:
         return PalettizeSettings(
-            base.n_bits, 0, 1, False, base.lut_dtype, base.num_workers, base.exact
+            base.n_bits, 0, 1, False, base.lut_dtype, base.num_workers, base.exact, base.algorithm
         )
     channels = candidate.weight.shape[candidate.output_axis]
     if base.group_size > 1 and channels % base.group_size:
@@ -125,7 +126,15 @@ def lut_chain(
             limit = channel_scaled_limit(
                 channel_scale, lut.shape[: candidate.rank], candidate.output_axis
             )
-        lut, lut_scale, lut_zero_point = quantize_lut(lut, settings.lut_dtype.value, limit)
+        if settings.algorithm == "mse" and settings.cluster_dim == 1:
+            from coreai_opt.numerics.palettize_search import lut_populations, quantize_lut_mse
+
+            populations = lut_populations(indices, lut, candidate.output_axis)
+            lut, lut_scale, lut_zero_point = quantize_lut_mse(
+                lut, settings.lut_dtype.value, limit, populations
+            )
+        else:
+            lut, lut_scale, lut_zero_point = quantize_lut(lut, settings.lut_dtype.value, limit)
         if settings.cluster_dim == 1 and candidate.rank >= 1:
             decoded = dequantize_lut(lut, lut_scale, lut_zero_point, candidate.weight.dtype)
             indices = assign_to_lut(candidate.weight, decoded, candidate.output_axis, channel_scale)
@@ -195,6 +204,11 @@ def palettize_candidate(candidate: Candidate, base: PalettizeSettings) -> list[O
         indices, lut = cluster(candidate, settings, channel_scale)
     except ValueError as error:
         raise SkipConstant(str(error)) from None
+    if channel_scale is not None and settings.algorithm == "mse" and settings.cluster_dim == 1:
+        from coreai_opt.numerics.palettize_search import refit_channel_scale
+
+        axis = candidate.output_axis
+        channel_scale = refit_channel_scale(weight, indices, lut, axis, channel_scale)
     ops = lut_chain(candidate, settings, indices, lut, channel_scale)
     if channel_scale is not None:
         float_type = candidate.tensor_type.get_element_type()
@@ -249,6 +263,11 @@ class PalettizePass(CompressionPass):
     enable_fast_kmeans_mode: bool = option(
         True, "Batched Lloyd for many small LUTs (within 0.1 dB); false = exact DP everywhere"
     )
+    algorithm: str = option(
+        "rtn",
+        "LUT-quantization and per-channel scales: rtn (max |w|) or mse (least squared error)",
+        ("rtn", "mse"),
+    )
 
     def __post_init__(self) -> None:
         self.check_option_types()
@@ -279,6 +298,7 @@ class PalettizePass(CompressionPass):
             lut,
             usable_workers(self.num_kmeans_workers),
             None if self.enable_fast_kmeans_mode else True,
+            self.algorithm,
         )
 
     def pattern(self, run: PassRun) -> PalettizeConstant:

@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from coreai_opt.dialects.coreai import BlockwiseShiftScaleOp
-from coreai_opt.passes.common import key_hint, new_constant
+from coreai_opt.dialects.coreai import (
+    BlockwiseShiftScaleOp,
+    BuildSparseWithBitmaskOp,
+    ConstantOp,
+    SparseTensorType,
+    SparseWithBitmaskToDenseOp,
+)
+from coreai_opt.passes.common import defining_constant, key_hint, new_constant
 from coreai_opt.passes.compression import (
     Candidate,
     CompressConstant,
     CompressionPass,
     SkipConstant,
+    channel_axes,
+    release_weight_pages,
 )
 from coreai_opt.passes.selection import WeightSelector
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 
+from coreai_opt.errors import PipelineError
 from coreai_opt.ir.dtypes import float_type_for, integer_type
+from coreai_opt.ir.elements import elements_array, stored_nbytes
 from coreai_opt.numerics.finite import NonFiniteWeightError
 from coreai_opt.options import (
     QUANTIZE_DTYPES,
@@ -28,6 +41,9 @@ from coreai_opt.options import (
 )
 from coreai_opt.pass_options import option
 from coreai_opt.pipeline import PassRun
+
+if TYPE_CHECKING:
+    from coreai_opt.numerics.sparse_quant import PackedMask
 
 Granularity = CompressionGranularity
 
@@ -59,10 +75,30 @@ def check_divisible(shape: tuple[int, ...], blocks: list[int]) -> None:
             raise SkipConstant(f"dim {axis} ({dim}) is not divisible by block size {block}")
 
 
-def quantize_array(weight: np.ndarray, dtype: DType, symmetric: bool, blocks, mx: bool):
-    """Run the numerics for one weight; returns the QuantizedTensor."""
+ALGORITHMS = ("rtn", "mse", "gptq")
+SPARSE_SCALES = ("per_tensor", "per_channel")
+SPARSE_PER_CHANNEL_DTYPES = (DType.INT8, DType.FP8_E4M3FN, DType.FP8_E5M2)
+
+
+def quantize_array(
+    weight: np.ndarray, dtype: DType, symmetric: bool, blocks, mx: bool, algorithm: str = "rtn"
+):
+    """Run the numerics for one weight; returns the QuantizedTensor.
+
+    ``algorithm="mse"`` chooses each block's parameters by the error-minimising search
+    (coreai_opt/numerics/search.py); ``"rtn"`` is min/max round-to-nearest.
+    """
     from coreai_opt.numerics import quantization as q
 
+    if algorithm == "mse":
+        from coreai_opt.numerics import search
+
+        if dtype.is_int():
+            signed = dtype.value.startswith("int")
+            return search.quantize_int_mse(weight, dtype.n_bits, signed, symmetric, blocks)
+        if dtype == DType.FP4_E2M1FN:
+            return search.quantize_mxfp4_mse(weight, blocks)
+        return search.quantize_fp8_mse(weight, element_dtype(dtype), blocks, mx)
     if dtype.is_int():
         return q.quantize_int(
             weight, dtype.n_bits, dtype.value.startswith("int"), symmetric, blocks
@@ -100,6 +136,7 @@ def build_dequant_chain(
     scale: np.ndarray,
     offset: np.ndarray,
     suffix: str = "",
+    offset2: np.ndarray | None = None,
 ) -> list[Operation]:
     """Constants for data/scale/offset1/offset2 and the `blockwise_shift_scale` using them."""
     weight_type: TensorType = candidate.tensor_type
@@ -111,8 +148,9 @@ def build_dequant_chain(
         scale, TensorType(float_type_for(scale.dtype), param_shape), f"{key}_scale"
     )
     offset1_op = new_constant(offset, TensorType(data_type, param_shape), f"{key}_zero_point")
-    zeros = np.zeros(param_shape, dtype=candidate.weight.dtype)
-    offset2_op = new_constant(zeros, TensorType(float_type, param_shape), f"{key}_offset")
+    if offset2 is None:
+        offset2 = np.zeros(param_shape, dtype=candidate.weight.dtype)
+    offset2_op = new_constant(offset2, TensorType(float_type, param_shape), f"{key}_offset")
     dequant = BlockwiseShiftScaleOp(
         data_op.result, scale_op.result, offset1_op.result, offset2_op.result
     )
@@ -136,12 +174,66 @@ class QuantizeConstant(CompressConstant):
         self.block_size = quantize.block_size
         self.symmetric = qscheme == QScheme.SYMMETRIC
         self.mx = scale_dtype == DType.FP8_E8M0FNU or self.dtype == DType.FP4_E2M1FN
+        self.algorithm = quantize.algorithm
+        self.sparse_per_channel = quantize.sparse_scale == "per_channel"
+
+    def rewrite_candidate(
+        self, op: ConstantOp, candidate: Candidate, rewriter: PatternRewriter
+    ) -> None:
+        """Sparse values with `sparse_scale=per_channel` get the scale after densifying."""
+        site = sparse_site(op) if candidate.feeds_sparse_values else None
+        if self.sparse_per_channel and site is not None:
+            from coreai_opt.numerics.finite import non_finite_reason
+
+            try:
+                self.rewrite_sparse(op, candidate, site, rewriter)
+            except NonFiniteWeightError:
+                self.skip(op, non_finite_reason(candidate.weight))
+            except ValueError as error:
+                self.skip(op, str(error))
+            return
+        super().rewrite_candidate(op, candidate, rewriter)
+
+    def rewrite_sparse(
+        self,
+        op: ConstantOp,
+        candidate: Candidate,
+        site: tuple[BuildSparseWithBitmaskOp, ConstantOp, list[SparseWithBitmaskToDenseOp]],
+        rewriter: PatternRewriter,
+    ) -> None:
+        """values → int8/FP8 codes; build → to_dense (codes) → per-channel blockwise_shift_scale."""
+        from coreai_opt.numerics.sparse_quant import quantize_sparse_values
+
+        build, mask_op, dense_ops = site
+        mask = stored_mask(mask_op)
+        (output_axis, _), _agreed = channel_axes(dense_ops[0].result, mask.ndim)
+        element = None if self.dtype.is_int() else element_dtype(self.dtype)
+        codes, scale = quantize_sparse_values(
+            candidate.weight, mask, output_axis, element, self.algorithm
+        )
+        new_ops = sparse_scale_chain(op, build, dense_ops[0], codes, scale, self.dtype)
+        weight = new_ops[-1].results[0]
+        for new_op in new_ops:
+            new_op.location = build.location
+        rewriter.insert(new_ops, InsertPoint.before(build))
+        for dense in dense_ops:
+            rewriter.replace_all_uses_with(dense.result, weight)
+            rewriter.erase(dense)
+        rewriter.erase(build)
+        original = op.value
+        rewriter.erase(op)
+        self.run.count("constants-compressed", 1, "Weight constants compressed")
+        self.run.count("bytes-before", stored_nbytes(original), "Weight bytes before compression")
+        after = sum(stored_nbytes(o.value) for o in new_ops if isinstance(o, ConstantOp))
+        self.run.count("bytes-after", after, "Bytes of the compressed constants")
+        self.run.count("sparse-per-channel", 1, "Sparse values quantized with per-channel scales")
+        release_weight_pages(original)
 
     def compress(self, candidate: Candidate) -> list[Operation]:
         blocks = block_shape_for(candidate, self.granularity, self.block_size)
         try:
             quantized = quantize_array(
-                candidate.weight, self.dtype, self.symmetric, blocks, self.mx
+                candidate.weight, self.dtype, self.symmetric, blocks, self.mx, self.algorithm
             )
         except NonFiniteWeightError:
             raise
@@ -153,7 +245,80 @@ class QuantizeConstant(CompressConstant):
             data_element_type(self.dtype),
             quantized.scale,
             quantized.offset,
+            offset2=quantized.offset2,
         )
+
+
+def sparse_scale_chain(
+    values_op: ConstantOp,
+    build: BuildSparseWithBitmaskOp,
+    dense: SparseWithBitmaskToDenseOp,
+    codes: np.ndarray,
+    scale: np.ndarray,
+    dtype: DType,
+) -> list[Operation]:
+    """codes constant → `build_sparse_with_bitmask` (same mask) → `sparse_with_bitmask_to_dense`
+    → `blockwise_shift_scale` by the per-channel scale with zero offsets (last op)."""
+    data_type = data_element_type(dtype)
+    float_type = values_op.result.type.get_element_type()
+    dense_type = TensorType(data_type, dense.result.type.get_shape())
+    key = key_hint(values_op)
+    codes_op = new_constant(codes, TensorType(data_type, codes.shape), f"{key}_data")
+    new_build = BuildSparseWithBitmaskOp.create(
+        operands=[codes_op.result, build.mask], result_types=[SparseTensorType(dense_type)]
+    )
+    new_build.result.name_hint = build.result.name_hint
+    new_dense = SparseWithBitmaskToDenseOp.create(
+        operands=[new_build.result], result_types=[dense_type]
+    )
+    new_dense.result.name_hint = f"{key}_dense"
+    param_shape = scale.shape
+    scale_op = new_constant(
+        scale, TensorType(float_type_for(scale.dtype), param_shape), f"{key}_scale"
+    )
+    zero_point = np.zeros(param_shape, dtype=codes.dtype)
+    zp_op = new_constant(zero_point, TensorType(data_type, param_shape), f"{key}_zero_point")
+    zeros = np.zeros(param_shape, dtype=scale.dtype)
+    offset_op = new_constant(zeros, TensorType(float_type, param_shape), f"{key}_offset")
+    dequant = BlockwiseShiftScaleOp(
+        new_dense.result, scale_op.result, zp_op.result, offset_op.result
+    )
+    dequant.result.name_hint = dense.result.name_hint
+    return [codes_op, new_build, new_dense, scale_op, zp_op, offset_op, dequant]
+
+
+def stored_mask(mask_op: ConstantOp) -> np.ndarray | PackedMask:
+    """The mask of a sparse weight: its stored bits when it is a resource (no bool copy of
+    the dense shape), else the decoded array."""
+    from coreai_opt.dialects.resources import DenseResourceElementsAttr
+
+    from coreai_opt.numerics.sparse_quant import PackedMask
+
+    value = mask_op.value
+    if isinstance(value, DenseResourceElementsAttr) and value.blob.data is not None:
+        packed = np.asarray(value.blob.data.data, dtype=np.uint8).reshape(-1)
+        return PackedMask(packed, tuple(mask_op.result.type.get_shape()))
+    return elements_array(value)
+
+
+def sparse_site(
+    op: ConstantOp,
+) -> tuple[BuildSparseWithBitmaskOp, ConstantOp, list[SparseWithBitmaskToDenseOp]] | None:
+    """(build op, mask constant, to_dense ops) when `op` is only the values of one sparse
+    weight whose mask is a constant and whose sparse value is only densified; else None."""
+    uses = list(op.result.uses)
+    if len(uses) != 1 or uses[0].index != 0:
+        return None
+    build = uses[0].operation
+    if not isinstance(build, BuildSparseWithBitmaskOp):
+        return None
+    mask_op = defining_constant(build.mask)
+    dense_ops = [use.operation for use in build.result.uses]
+    if mask_op is None or not dense_ops:
+        return None
+    if not all(isinstance(d, SparseWithBitmaskToDenseOp) for d in dense_ops):
+        return None
+    return build, mask_op, dense_ops  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -177,7 +342,10 @@ class QuantizePass(CompressionPass):
         None, "Scale dtype: none (weight's float type) or fp8_e8m0fnu (MX)", ("fp8_e8m0fnu",)
     )
     algorithm: str = option(
-        "rtn", "rtn (round to nearest) or gptq (calibration data, integer dtypes)", ("rtn", "gptq")
+        "rtn",
+        "Parameters: rtn (min/max round-to-nearest, Apple's), mse (error-minimising search) "
+        "or gptq (calibration data, integer dtypes)",
+        ALGORITHMS,
     )
     calibration: str | None = option(
         None, "gptq: .npz of calibration inputs by argument name (none: random inputs)"
@@ -197,9 +365,26 @@ class QuantizePass(CompressionPass):
     sequential: bool = option(
         False, "gptq: each weight's statistics taken with the earlier weights quantized"
     )
+    sparse_scale: str = option(
+        "per_tensor",
+        "Sparse values: per_tensor scale (Apple's form) or per_channel scale after densifying",
+        SPARSE_SCALES,
+    )
 
     def __post_init__(self) -> None:
         self.check_option_types()
+        if self.sparse_scale == "per_channel" and self.dtype not in {
+            d.value for d in SPARSE_PER_CHANNEL_DTYPES
+        }:
+            raise PipelineError(
+                f"quantize: sparse_scale=per_channel needs dtype int8, fp8_e4m3fn or "
+                f"fp8_e5m2 (signed codes with a zero offset keep pruned weights 0), got "
+                f"dtype={self.dtype}"
+            )
+        if self.sparse_scale == "per_channel" and self.scale_dtype is not None:
+            raise PipelineError(
+                "quantize: sparse_scale=per_channel takes no scale_dtype (MX scales are per block)"
+            )
         WeightSelector(self.name, self.include, self.exclude)  # a bad regex fails here
         validate_quantize(
             self.dtype, self.qscheme, self.granularity, self.block_size, self.scale_dtype

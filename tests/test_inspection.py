@@ -216,3 +216,16 @@ def test_weights_at_or_below_the_threshold_say_so():
     [entry] = [w for w in report.weights if w.name == "w"]
     assert entry.scheme == "dense f16"
     assert entry.note == "left dense: 16 elements, not more than weight_num_threshold=16"
+
+
+def test_sparse_per_channel_scale_scheme_and_bytes():
+    weight = np.random.default_rng(1).standard_normal((64, 256)).astype(np.float16)
+    original = AIProgram.parse(program_text(weight))
+    compressed = original.copy()
+    Pipeline.parse(
+        "sparsify<target_sparsity=0.5>,quantize<dtype=int8,sparse_scale=per_channel>"
+    ).run(compressed)
+    (entry,) = compression_report(original, compressed).weights
+    assert entry.scheme == "sparse 50% + int8 per_channel sym"
+    # codes 8192 x si8 + mask 16384 bits + 64 f16 scales + zero point and offset splats
+    assert entry.stored_bytes == 8192 + 2048 + 128 + 1 + 2

@@ -111,3 +111,25 @@ def test_xdsl_opt_prints_what_coreai_opt_prints(tmp_path: Path) -> None:
     assert theirs == str(pipeline.run(AIProgram.load(source)))
     mlir = subprocess.run(command[:-2], check=True, capture_output=True, text=True).stdout
     assert "coreai.lut_to_dense %w_indices, %w_lut, %w_axis" in mlir
+
+
+def test_xdsl_opt_runs_the_search_and_sparse_per_channel_options(tmp_path: Path) -> None:
+    """The `algorithm` and `sparse_scale` options through `xdsl-opt` give our output."""
+    source = tmp_path / "model.mlir"
+    source.write_text(hex_weight_program())
+    xdsl_spec = (
+        "sparsify{target_sparsity=0.5},"
+        "quantize{dtype=fp8_e4m3fn sparse_scale=per_channel algorithm=mse}"
+    )
+    command = [*XDSL_OPT, str(source), "-p", xdsl_spec, "-t", "coreai"]
+    theirs = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    pipeline = Pipeline.parse(
+        "sparsify<target_sparsity=0.5>,"
+        "quantize<dtype=fp8_e4m3fn,sparse_scale=per_channel,algorithm=mse>"
+    )
+    assert Pipeline.parse(str(pipeline)) == pipeline
+    assert list(
+        PassPipeline.parse_spec(Universe.get_multiverse().all_passes, xdsl_spec).passes
+    ) == (pipeline.passes)
+    assert theirs == str(pipeline.run(AIProgram.load(source)))
+    assert "tensor<32x1xf16>" in theirs

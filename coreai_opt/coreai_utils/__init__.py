@@ -58,15 +58,25 @@ def quantize_weights(
     weight_num_threshold: int = 1024,
     scale_dtype: DType | str | None = None,
     in_place: bool = False,
+    *,
+    algorithm: str = "rtn",
 ) -> AIProgram:
-    """Quantize eligible weights (int2/4/8, uint2/4/8, FP8, MXFP4) to `blockwise_shift_scale`."""
-    from coreai_opt.passes.quantize import QuantizePass
+    """Quantize eligible weights (int2/4/8, uint2/4/8, FP8, MXFP4) to `blockwise_shift_scale`.
+
+    ``algorithm`` (keyword only, our extension): ``"rtn"`` (Apple's min/max round to
+    nearest), ``"mse"`` (each block's parameters chosen to minimise the squared error) or
+    ``"gptq"`` (integer dtypes; seeded random calibration inputs; for an ``.npz`` of real
+    inputs use ``Pipeline.parse("quantize<algorithm=gptq,calibration=...>")``).
+    """
+    from coreai_opt.passes.quantize import ALGORITHMS, QuantizePass
 
     check_program(coreai_program)
     dtype, qscheme, granularity, scale_dtype = validate_quantize(
         dtype, qscheme, granularity, block_size, scale_dtype
     )
     check_common(weight_num_threshold, in_place)
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"`algorithm` must be one of {list(ALGORITHMS)}, got {algorithm!r}")
     quantize = QuantizePass(
         dtype=dtype.value,
         qscheme=qscheme.value,
@@ -74,6 +84,7 @@ def quantize_weights(
         block_size=block_size,
         weight_num_threshold=weight_num_threshold,
         scale_dtype=None if scale_dtype is None else scale_dtype.value,
+        algorithm=algorithm,
     )
     return run_passes(coreai_program, [quantize], in_place)
 

@@ -44,15 +44,17 @@ _WEIGHT_DTYPES = tuple(
 
 @dataclass(frozen=True)
 class QuantizedTensor:
-    """Quantized data with block-wise scale and ``offset1`` (zero point), parameter shaped."""
+    """Quantized data with block-wise scale, ``offset1`` (zero point) and optional float
+    ``offset2``, parameter shaped."""
 
     data: np.ndarray
     scale: np.ndarray
     offset: np.ndarray
+    offset2: np.ndarray | None = None
 
     def dequantize(self, out_dtype: npt.DTypeLike) -> np.ndarray:
-        """Reconstruct the weight as ``(data - offset) * scale`` in ``out_dtype``."""
-        return dequantize_blockwise(self.data, self.scale, self.offset, None, out_dtype)
+        """Reconstruct the weight as ``(data - offset) * scale + offset2`` in ``out_dtype``."""
+        return dequantize_blockwise(self.data, self.scale, self.offset, self.offset2, out_dtype)
 
 
 # --------------------------------------------------------------------------- block layout
@@ -177,16 +179,16 @@ def _check_weight(weight: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class _Codec:
-    """How to derive block parameters from block ranges and how to encode values.
+    """How to derive block parameters from block ranges, and the code range of the data.
 
-    ``derive(lo, hi)`` maps per-block minima/maxima (compute dtype) to (stored scale,
-    stored offset1, divisor, zero point or None), the last two in the compute dtype.
-    Encoding is ``clip(round?(x / divisor) + zero_point, low, high)`` cast to ``data_dtype``.
+    ``derive(lo, hi)`` maps per-block minima/maxima (compute dtype) to the stored (scale,
+    zero point). Encoding is ``clip(round?(x / divisor) + zero_point, low, high)`` cast to
+    ``data_dtype`` (see :func:`quantize_with_qparams`).
     """
 
     data_dtype: np.dtype
     symmetric: bool
-    derive: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
+    derive: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     low: float
     high: float
     round_to_integer: bool
@@ -220,72 +222,224 @@ def _block_range(
     return lo, hi
 
 
+def _divisor(scale: np.ndarray, compute: np.dtype) -> np.ndarray:
+    """What the data are divided by: the stored scale, or ``2^e`` for an E8M0 scale."""
+    if scale.dtype == E8M0:
+        exponent = scale.view(np.uint8).astype(np.int32) - _E8M0_BIAS
+        return np.ldexp(compute.type(1), exponent).astype(compute)
+    return scale.astype(compute)
+
+
+def _zero_point(offset: np.ndarray | None, compute: np.dtype) -> np.ndarray | None:
+    """The zero point in the compute dtype, or None when every block's is zero."""
+    if offset is None:
+        return None
+    converted = np.asarray(offset).astype(compute)
+    return converted if converted.any() else None
+
+
 def _encode(
     blocked: np.ndarray,
     divisor: np.ndarray,
     zero_point: np.ndarray | None,
     codec: _Codec,
     out: np.ndarray,
+    offset2: np.ndarray | None = None,
 ) -> None:
+    if offset2 is not None:
+        blocked = blocked - offset2
     values = blocked / divisor
     if codec.round_to_integer:
         np.rint(values, out=values)
-        if zero_point is not None:
-            values += zero_point
+    if zero_point is not None:
+        values += zero_point
     np.clip(values, codec.low, codec.high, out=values)
     np.copyto(out, values, casting="unsafe")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A weight (rank 0 viewed as rank 1), its blocking and its compute dtype."""
+
+    weight: np.ndarray
+    blocking: _Blocking
+    compute: np.dtype
+
+    def load(self, rows: slice) -> np.ndarray:
+        """Rows of the weight in the compute dtype, viewed block-wise."""
+        return self.blocking.blocked(np.asarray(self.weight[rows], dtype=self.compute, order="C"))
+
+
+def _layout(weight: np.ndarray, param_shape: Sequence[int]) -> _Layout:
+    """Check a weight and resolve its block layout against ``param_shape``."""
+    _check_weight(weight)
+    if weight.size == 0:
+        raise ValueError(f"cannot quantize an empty weight of shape {weight.shape}")
+    compute = _compute_dtype(weight.dtype)
+    if weight.ndim == 0:
+        return _Layout(weight.reshape(1), _Blocking((1,), (1,)), compute)
+    return _Layout(weight, _blocking_for(weight.shape, param_shape), compute)
+
+
+def _two_phase(blocking: _Blocking) -> bool:
+    """Whether the blocks span all of axis 0 over several chunks (reduce first, then encode)."""
+    return blocking.param_shape[0] == 1 and len(blocking.row_chunks(False)) > 1
+
+
+def _choose_blockwise(
+    weight: np.ndarray, block_shape: Sequence[int], codec: _Codec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored (scale, zero point) of every block, from the block ranges, chunk by chunk."""
+    _check_weight(weight)
+    param_shape = parameter_shape(weight.shape, block_shape)
+    layout = _layout(weight, param_shape)
+    blocking, axes = layout.blocking, layout.blocking.reduce_axes
+    if _two_phase(blocking):
+        ranges = _map_chunks(
+            lambda rows: _block_range(layout.load(rows), axes, codec.symmetric),
+            blocking.row_chunks(False),
+        )
+        lo = np.minimum.reduce([r[0] for r in ranges])
+        hi = np.maximum.reduce([r[1] for r in ranges])
+        scale, offset = codec.derive(lo, hi)
+    else:
+        results = _map_chunks(
+            lambda rows: codec.derive(*_block_range(layout.load(rows), axes, codec.symmetric)),
+            blocking.row_chunks(True),
+        )
+        scale = np.concatenate([r[0] for r in results])
+        offset = np.concatenate([r[1] for r in results])
+    return scale.reshape(param_shape), offset.reshape(param_shape)
 
 
 def _quantize_blockwise(
     weight: np.ndarray, block_shape: Sequence[int], codec: _Codec
 ) -> QuantizedTensor:
-    """Quantize ``weight`` chunk by chunk along axis 0 with ``codec``."""
+    """``quantize_with_qparams(weight, *choose(weight))``, fused chunk by chunk.
+
+    When every chunk holds whole blocks, a chunk is loaded once: its parameters are chosen
+    and its data encoded with them (the same arithmetic as the two public steps, so the
+    same bytes). Otherwise the parameters are reduced over all chunks first.
+    """
     _check_weight(weight)
-    if weight.size == 0:
-        raise ValueError(f"cannot quantize an empty weight of shape {weight.shape}")
-    blocking = _Blocking(weight.shape, parameter_shape(weight.shape, block_shape))
-    compute = _compute_dtype(weight.dtype)
+    param_shape = parameter_shape(weight.shape, block_shape)
+    layout = _layout(weight, param_shape)
+    if _two_phase(layout.blocking):
+        scale, offset = _choose_blockwise(weight, block_shape, codec)
+        return _quantize_with(weight, scale, offset, codec, check_finite=False)
+    blocking, compute = layout.blocking, layout.compute
     data = np.empty(weight.shape, dtype=codec.data_dtype)
-    if weight.ndim == 0:
-        weight, data_view = weight.reshape(1), data.reshape(1)
-        blocking = _Blocking((1,), (1,))
-    else:
-        data_view = data
-    axes = blocking.reduce_axes
+    data_view = data.reshape(layout.weight.shape)
 
-    def load(rows: slice) -> np.ndarray:
-        return blocking.blocked(np.asarray(weight[rows], dtype=compute, order="C"))
-
-    def encode(
-        rows: slice, values: np.ndarray, divisor: np.ndarray, zero_point: np.ndarray | None
-    ) -> None:
-        divisor = blocking.broadcastable(divisor)
-        zero_point = None if zero_point is None else blocking.broadcastable(zero_point)
+    def fused(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        values = layout.load(rows)
+        scale, offset = codec.derive(*_block_range(values, blocking.reduce_axes, codec.symmetric))
+        divisor = blocking.broadcastable(_divisor(scale, compute))
+        zero_point = _zero_point(offset, compute)
+        if zero_point is not None:
+            zero_point = blocking.broadcastable(zero_point)
         _encode(values, divisor, zero_point, codec, blocking.blocked(data_view[rows]))
+        return scale, offset
 
-    two_phase = blocking.param_shape[0] == 1 and len(blocking.row_chunks(False)) > 1
-    if two_phase:
-        chunks = blocking.row_chunks(False)
-        ranges = _map_chunks(lambda rows: _block_range(load(rows), axes, codec.symmetric), chunks)
-        lo = np.minimum.reduce([r[0] for r in ranges])
-        hi = np.maximum.reduce([r[1] for r in ranges])
-        scale, offset, divisor, zero_point = codec.derive(lo, hi)
-        _map_chunks(lambda rows: encode(rows, load(rows), divisor, zero_point), chunks)
+    results = _map_chunks(fused, blocking.row_chunks(True))
+    scale = np.concatenate([r[0] for r in results]).reshape(param_shape)
+    offset = np.concatenate([r[1] for r in results]).reshape(param_shape)
+    return QuantizedTensor(data, scale, offset)
+
+
+def _quantize_with(
+    weight: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray | None,
+    codec: _Codec,
+    check_finite: bool = True,
+    offset2: np.ndarray | None = None,
+) -> QuantizedTensor:
+    """Encode ``weight`` with given block parameters, chunk by chunk along axis 0."""
+    layout = _layout(weight, scale.shape if weight.ndim else (1,))
+    blocking, compute = layout.blocking, layout.compute
+    divisor_all = _divisor(scale.reshape(blocking.param_shape), compute)
+    if not (np.isfinite(divisor_all).all() and (divisor_all > 0).all()):
+        raise ValueError("scales must be positive and finite")
+    offset_all = None if offset is None else np.asarray(offset).reshape(blocking.param_shape)
+    zero_point_all = _zero_point(offset_all, compute)
+    offset2_all = None
+    if offset2 is not None:
+        offset2_all = _zero_point(np.asarray(offset2).reshape(blocking.param_shape), compute)
+    data = np.empty(weight.shape, dtype=codec.data_dtype)
+    data_view = data.reshape(layout.weight.shape)
+
+    def work(rows: slice) -> None:
+        params = blocking.param_rows(rows)
+        divisor = blocking.broadcastable(divisor_all[params])
+        zero_point = None
+        if zero_point_all is not None:
+            zero_point = blocking.broadcastable(zero_point_all[params])
+        values = layout.load(rows)
+        if check_finite and not np.isfinite(values).all():
+            raise NonFiniteWeightError("weight contains NaN or Inf")
+        shift = None
+        if offset2_all is not None:
+            shift = blocking.broadcastable(offset2_all[params])
+        _encode(values, divisor, zero_point, codec, blocking.blocked(data_view[rows]), shift)
+
+    _map_chunks(work, blocking.row_chunks(False))
+    if offset is None:
+        offset = np.zeros(scale.shape, dtype=codec.data_dtype)
+    offset = np.asarray(offset).astype(codec.data_dtype)
+    return QuantizedTensor(data, scale, offset, None if offset2 is None else np.asarray(offset2))
+
+
+def quantize_with_qparams(
+    weight: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray | None,
+    dtype: npt.DTypeLike,
+    quant_min: float | None = None,
+    quant_max: float | None = None,
+    offset2: np.ndarray | None = None,
+) -> QuantizedTensor:
+    """Quantize ``weight`` with given block parameters (chosen here or elsewhere).
+
+    ``scale`` (and ``zero_point``, None for zeros) have the weight's rank, each element
+    covering one block (the shape gives the block layout, as for ``blockwise_shift_scale``).
+    ``dtype`` is the data dtype: ``int8``/``uint8`` (codes rounded half to even and clipped
+    to ``[quant_min, quant_max]``, default the dtype's whole range; use
+    :func:`integer_range` for narrower codes), or an FP8/FP4 format (values rounded by the
+    format, saturated at its largest finite value). An ``E8M0`` scale divides by its power
+    of two. A float ``offset2`` (scale shaped) is subtracted before dividing. The result
+    dequantizes as ``(data - zero_point) * scale + offset2``.
+    """
+    data_dtype = np.dtype(dtype)
+    if data_dtype in (np.dtype(np.int8), np.dtype(np.uint8)):
+        info = np.iinfo(data_dtype)
+        low = float(info.min if quant_min is None else quant_min)
+        high = float(info.max if quant_max is None else quant_max)
+        if not info.min <= low <= high <= info.max:
+            raise ValueError(f"code range [{low:g}, {high:g}] does not fit {data_dtype}")
+        codec = _Codec(data_dtype, True, _no_derive, low, high, round_to_integer=True)
+    elif data_dtype in FP8_EMAX or data_dtype == FP4_E2M1:
+        top = _max_finite(data_dtype)
+        low = -top if quant_min is None else max(-top, quant_min)
+        high = top if quant_max is None else min(top, quant_max)
+        codec = _Codec(data_dtype, True, _no_derive, low, high, round_to_integer=False)
     else:
-        chunks = blocking.row_chunks(True)
+        raise ValueError(f"dtype must be int8, uint8, an FP8 or the FP4 format, got {data_dtype}")
+    if weight.ndim and scale.ndim != weight.ndim:
+        raise ValueError(f"scale rank {scale.ndim} differs from weight rank {weight.ndim}")
+    if zero_point is not None and np.shape(zero_point) != scale.shape:
+        raise ValueError(
+            f"zero point shape {np.shape(zero_point)} differs from scale shape {scale.shape}"
+        )
+    if offset2 is not None and np.shape(offset2) != scale.shape:
+        raise ValueError(
+            f"offset2 shape {np.shape(offset2)} differs from scale shape {scale.shape}"
+        )
+    return _quantize_with(weight, scale, zero_point, codec, offset2=offset2)
 
-        def fused(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-            values = load(rows)
-            lo, hi = _block_range(values, axes, codec.symmetric)
-            scale, offset, divisor, zero_point = codec.derive(lo, hi)
-            encode(rows, values, divisor, zero_point)
-            return scale, offset
 
-        results = _map_chunks(fused, chunks)
-        scale = np.concatenate([r[0] for r in results])
-        offset = np.concatenate([r[1] for r in results])
-    param_shape = parameter_shape(data.shape, block_shape)
-    return QuantizedTensor(data, scale.reshape(param_shape), offset.reshape(param_shape))
+def _no_derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    raise AssertionError("parameters are given")  # pragma: no cover
 
 
 def _store_scale(scale: np.ndarray, storage: np.dtype) -> np.ndarray:
@@ -356,24 +510,21 @@ def symmetric_zero_point(n_bits: int, signed: bool) -> int:
 def _integer_codec(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype) -> _Codec:
     qmin, qmax = integer_range(n_bits, signed, symmetric)
     data_dtype = np.dtype(np.int8 if signed else np.uint8)
-    compute = _compute_dtype(storage)
 
     reach = 2 ** (n_bits - 1) - 1  # largest |code - zero point| of symmetric codes
 
-    def derive_symmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    def derive_symmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         amax = np.maximum(-lo.astype(np.float64), hi)
         scale = limit_scale(_store_scale(amax / reach, storage), reach)
         zp = symmetric_zero_point(n_bits, signed)
-        offset = np.full(scale.shape, zp, dtype=data_dtype)
-        zero_point = None if zp == 0 else np.full(scale.shape, zp, dtype=compute)
-        return scale, offset, scale.astype(compute), zero_point
+        return scale, np.full(scale.shape, zp, dtype=data_dtype)
 
-    def derive_asymmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    def derive_asymmetric(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo = np.minimum(lo.astype(np.float64), 0.0)
         hi = np.maximum(hi.astype(np.float64), 0.0)
         scale = _store_scale((hi - lo) / (qmax - qmin), storage)
         scale, zp = _finite_asymmetric(scale, lo, hi, qmin, qmax)
-        return scale, zp.astype(data_dtype), scale.astype(compute), zp.astype(compute)
+        return scale, zp.astype(data_dtype)
 
     derive = derive_symmetric if symmetric else derive_asymmetric
     return _Codec(data_dtype, symmetric, derive, qmin, qmax, round_to_integer=True)
@@ -438,10 +589,27 @@ def _fit_at_the_maximum(
     return best_scale, qmin + best_below
 
 
+def choose_qparams_int(
+    weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max (scale, zero point) per block of integer quantization, as stored.
+
+    The scale has the weight's float dtype (already rounded to it), the zero point the
+    data dtype (``int8`` signed, ``uint8`` unsigned); both are parameter shaped.
+    """
+    _check_weight(weight)
+    codec = _integer_codec(n_bits, signed, symmetric, weight.dtype)
+    return _choose_blockwise(weight, block_shape, codec)
+
+
 def quantize_int(
     weight: np.ndarray, n_bits: int, signed: bool, symmetric: bool, block_shape: Sequence[int]
 ) -> QuantizedTensor:
-    """Integer block-wise quantization, round half to even, with the stored scale."""
+    """Integer block-wise quantization, round half to even, with the stored scale.
+
+    Equal to ``quantize_with_qparams(weight, *choose_qparams_int(...), int8/uint8,
+    *integer_range(...))``, computed in one pass over the weight where it can.
+    """
     _check_weight(weight)
     codec = _integer_codec(n_bits, signed, symmetric, weight.dtype)
     return _quantize_blockwise(weight, block_shape, codec)
@@ -457,13 +625,11 @@ def _max_finite(dtype: np.dtype) -> float:
 def _scaled_float_codec(element: np.dtype, storage: np.dtype) -> _Codec:
     """Per-block float scale ``amax / max_finite(element)`` stored in the weight dtype."""
     max_finite = _max_finite(element)
-    compute = _compute_dtype(storage)
 
-    def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         amax = np.maximum(-lo.astype(np.float64), hi)
         scale = limit_scale(_store_scale(amax / max_finite, storage), max_finite)
-        offset = np.zeros(scale.shape, dtype=element)
-        return scale, offset, scale.astype(compute), None
+        return scale, np.zeros(scale.shape, dtype=element)
 
     return _Codec(element, True, derive, -max_finite, max_finite, round_to_integer=False)
 
@@ -476,37 +642,60 @@ def _mx_codec(element: np.dtype, emax_element: int, storage: np.dtype) -> _Codec
     dtype's maximum exceeds ``1.99 * 2^E`` for any exponent E of its finite values.
     """
     max_finite = _max_finite(element)
-    compute = _compute_dtype(storage)
 
-    def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    def derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         amax = np.maximum(-lo, hi)
         # frexp gives amax = m * 2^e with m in [0.5, 1): floor(log2(amax)) = e - 1, exactly.
         exponent = np.frexp(amax)[1].astype(np.int32) - 1 - emax_element
         exponent = np.where(amax == 0, 0, np.clip(exponent, -_E8M0_BIAS, _E8M0_BIAS))
         scale = (exponent + _E8M0_BIAS).astype(np.uint8).view(E8M0)
-        offset = np.zeros(scale.shape, dtype=element)
-        return scale, offset, np.ldexp(compute.type(1), exponent).astype(compute), None
+        return scale, np.zeros(scale.shape, dtype=element)
 
     return _Codec(element, True, derive, -max_finite, max_finite, round_to_integer=False)
 
 
-def quantize_fp8(
-    weight: np.ndarray, fp8_dtype: npt.DTypeLike, block_shape: Sequence[int], mx: bool
-) -> QuantizedTensor:
-    """FP8 (E4M3FN / E5M2) quantization; ``mx`` selects power-of-two E8M0 scales."""
+def _fp8_codec(weight: np.ndarray, fp8_dtype: npt.DTypeLike, mx: bool) -> _Codec:
     _check_weight(weight)
     element = np.dtype(fp8_dtype)
     if element not in FP8_EMAX:
         raise ValueError(f"fp8_dtype must be float8_e4m3fn or float8_e5m2, got {element}")
     if mx:
-        codec = _mx_codec(element, FP8_EMAX[element], weight.dtype)
-    else:
-        codec = _scaled_float_codec(element, weight.dtype)
-    return _quantize_blockwise(weight, block_shape, codec)
+        return _mx_codec(element, FP8_EMAX[element], weight.dtype)
+    return _scaled_float_codec(element, weight.dtype)
+
+
+def choose_qparams_fp8(
+    weight: np.ndarray, fp8_dtype: npt.DTypeLike, block_shape: Sequence[int], mx: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block (scale, zero point) of FP8: ``amax / max_finite`` in the weight's dtype, or
+    with ``mx`` the OCP power of two as ``E8M0``; the zero point is float zero."""
+    return _choose_blockwise(weight, block_shape, _fp8_codec(weight, fp8_dtype, mx))
+
+
+def quantize_fp8(
+    weight: np.ndarray, fp8_dtype: npt.DTypeLike, block_shape: Sequence[int], mx: bool
+) -> QuantizedTensor:
+    """FP8 (E4M3FN / E5M2) quantization; ``mx`` selects power-of-two E8M0 scales.
+
+    Equal to ``quantize_with_qparams(weight, *choose_qparams_fp8(...), fp8_dtype)``.
+    """
+    return _quantize_blockwise(weight, block_shape, _fp8_codec(weight, fp8_dtype, mx))
+
+
+def choose_qparams_mxfp4(
+    weight: np.ndarray, block_shape: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block OCP MXFP4 parameters: ``E8M0`` scale and float zero point."""
+    _check_weight(weight)
+    codec = _mx_codec(FP4_E2M1, FP4_EMAX, weight.dtype)
+    return _choose_blockwise(weight, block_shape, codec)
 
 
 def quantize_mxfp4(weight: np.ndarray, block_shape: Sequence[int]) -> QuantizedTensor:
-    """MXFP4: E2M1 elements with E8M0 block scales (OCP procedure)."""
+    """MXFP4: E2M1 elements with E8M0 block scales (OCP procedure).
+
+    Equal to ``quantize_with_qparams(weight, *choose_qparams_mxfp4(...), float4_e2m1fn)``.
+    """
     _check_weight(weight)
     return _quantize_blockwise(weight, block_shape, _mx_codec(FP4_E2M1, FP4_EMAX, weight.dtype))
 

@@ -265,7 +265,7 @@ def test_options_round_trip_and_list() -> None:
         ("act_order=true", "option 'act_order' needs algorithm=gptq"),
         ("calibration_mask=m", "option 'calibration_mask' needs algorithm=gptq"),
         ("clip_search=true", "option 'clip_search' needs algorithm=gptq"),
-        ("algorithm=awq", "option 'algorithm' must be one of [rtn, gptq], got 'awq'"),
+        ("algorithm=awq", "option 'algorithm' must be one of [rtn, mse, gptq], got 'awq'"),
     ],
 )
 def test_bad_options_are_one_line_errors(options: str, message: str) -> None:

@@ -216,3 +216,30 @@ def test_weights_at_or_below_the_threshold_say_so():
     [entry] = [w for w in report.weights if w.name == "w"]
     assert entry.scheme == "dense f16"
     assert entry.note == "left dense: 16 elements, not more than weight_num_threshold=16"
+
+
+def test_total_snr_leaves_out_unchanged_weights():
+    """A huge constant the pipeline leaves alone (an attention mask of -3.4e38) adds signal
+    and no noise: it must not enter the total (it once made MiniLM's total 742 dB)."""
+    text = program_text(WEIGHT).replace(
+        "%y = coreai.batch_matmul %x, %wt",
+        "%mask = coreai.constant dense<-3.4e+38> : tensor<1x2xf16>\n"
+        "    %z = coreai.batch_matmul %x, %wt",
+    )
+    text = text.replace(
+        "coreai.output %y",
+        "%y = coreai.decomposable.broadcasting_add %z, %mask : "
+        "(tensor<1x2xf16>, tensor<1x2xf16>) -> tensor<1x2xf16>\n    coreai.output %y",
+    )
+    original = AIProgram.parse(text.replace("dense<-3.4e+38>", "dense<-6.0e+04>"))
+    compressed = original.copy()
+    Pipeline.parse("quantize<dtype=int4,granularity=per_tensor,weight_num_threshold=0>").run(
+        compressed
+    )
+    report = compression_report(original, compressed)
+    weight_entry = next(e for e in report.weights if e.shape == [2, 8])
+    mask_entry = next(e for e in report.weights if e.shape == [1, 2])
+    assert mask_entry.snr_db == math.inf and 0 < weight_entry.snr_db < 40
+    assert report.snr_db == pytest.approx(weight_entry.snr_db, abs=1e-9)
+    unchanged = compression_report(original, original.copy())
+    assert unchanged.snr_db == math.inf

@@ -82,7 +82,7 @@ def to_passes(setting: Setting, where: str) -> tuple:
         try:
             passes = tuple(Pipeline.parse(setting).passes)
         except PipelineError as error:
-            raise ValueError(f"{where}: {error}") from None
+            raise ValueError(f"{where}: {str(error).removeprefix('error: ')}") from None
     elif isinstance(setting, CompressionPass):
         passes = (setting,)
     elif isinstance(setting, Sequence):

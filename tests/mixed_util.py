@@ -28,8 +28,9 @@ def mlp_weights(seed: int = 0, sizes: tuple[int, ...] = (64, 96, 64, 32)) -> dic
     return weights
 
 
-def mlp_program(weights: dict[str, np.ndarray], batch: int = 4) -> AIProgram:
-    """x [batch, in] -> (transpose + batch_matmul, gelu) per weight -> + bias -> y."""
+def mlp_program(weights: dict[str, np.ndarray], batch: int = 4, extras: bool = True) -> AIProgram:
+    """x [batch, in] -> (transpose + batch_matmul, gelu) per weight -> + bias -> y; without
+    `extras` no gelu and no bias (only ops xDSL's own parser knows)."""
     names = list(weights)
     fan_in = weights[names[0]].shape[1]
     lines = ["    %perm = coreai.constant dense<[1, 0]> : tensor<2xui32>"]
@@ -46,17 +47,19 @@ def mlp_program(weights: dict[str, np.ndarray], batch: int = 4) -> AIProgram:
             f"(tensor<{batch}x{width}xf32>, {t_type}) -> {h_type}",
         ]
         current, width = f"%h{index}", out
-        if index < len(names) - 1:
+        if extras and index < len(names) - 1:
             lines.append(f"    %g{index} = coreai.gelu %h{index} : ({h_type}) -> {h_type}")
             current = f"%g{index}"
     bias = np.linspace(-0.1, 0.1, width, dtype=np.float32)[None, :]
     out_type = f"tensor<{batch}x{width}xf32>"
-    lines += [
-        f"    %bias = coreai.constant {hex_literal(bias)}",
-        f"    %y = coreai.decomposable.broadcasting_add {current}, %bias : "
-        f"({out_type}, tensor<1x{width}xf32>) -> {out_type}",
-        f"    coreai.output %y : {out_type}",
-    ]
+    if extras:
+        lines += [
+            f"    %bias = coreai.constant {hex_literal(bias)}",
+            f"    %y = coreai.decomposable.broadcasting_add {current}, %bias : "
+            f"({out_type}, tensor<1x{width}xf32>) -> {out_type}",
+        ]
+        current = "%y"
+    lines.append(f"    coreai.output {current} : {out_type}")
     body = "\n".join(lines)
     text = (
         "module {\n"

@@ -284,3 +284,65 @@ def test_include_and_exclude_limit_the_weights_planned(program) -> None:
     assert {w.name for w in result.plan.weights} == {"w0", "w2"}
     schemes = {e.name: e.scheme for e in bits_per_weight(result.program).weights}
     assert schemes["w1"] == "dense f32"
+
+
+# --------------------------------------------------------------------------- drivers
+
+
+def test_command_line_report_shows_the_plan_and_the_result(program, tmp_path, capsys) -> None:
+    import json
+
+    from coreai_opt.cli import main
+
+    source = tmp_path / "mlp.mlir"
+    source.write_text(str(program))
+    pipeline = f"mixed-precision<target_bpw=6,candidates={CANDIDATES},samples=2>"
+    code = main([str(source), "-p", pipeline, "--report", "-o", str(tmp_path / "out.mlir")])
+    out = capsys.readouterr().out
+    assert code == 0
+    plan_line = next(line for line in out.splitlines() if line.startswith("plan: 3 weights"))
+    total_line = next(line for line in out.splitlines() if line.startswith("total: 4 weights"))
+    planned = float(plan_line.split(", ")[-1].split(" bits/weight")[0])
+    assert f"{planned:.2f} bits/weight" in total_line
+    report = tmp_path / "r.json"
+    code = main([str(source), "-p", pipeline, f"--report={report}", "-o", "/dev/null"])
+    data = json.loads(report.read_text())
+    (plan,) = data["mixed_precision"]
+    assert plan["bits_per_weight"] == pytest.approx(data["bits_per_weight"], abs=1e-12)
+    assert {w["name"] for w in plan["weights"]} == {"w0", "w1", "w2"}
+    assert set(plan["weights"][0]["options"]) == {"int8", "int4_b32", "pal4"}
+
+
+def test_command_line_target_error_is_one_line(program, tmp_path, capsys) -> None:
+    from coreai_opt.cli import main
+
+    source = tmp_path / "mlp.mlir"
+    source.write_text(str(program))
+    code = main([str(source), "-p", "mixed-precision<target_bpw=2>", "-o", "/dev/null"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "option 'target_bpw' (2) is below the cheapest plan" in err
+
+
+def test_xdsl_opt_runs_the_pass(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    program = mlp_program(mlp_weights(), extras=False)
+    source = tmp_path / "mlp.mlir"
+    source.write_text(str(program))
+    command = [
+        sys.executable,
+        "-m",
+        "xdsl.tools.xdsl_opt",
+        str(source),
+        "-p",
+        'mixed-precision{target_bpw=6 candidates="int8|pal4" data_free=true}',
+        "-t",
+        "coreai",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    ours = program.copy()
+    Pipeline.parse("mixed-precision<target_bpw=6,candidates=int8|pal4,data_free=true>").run(ours)
+    assert result.stdout.strip() == str(ours).strip()

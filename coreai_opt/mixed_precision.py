@@ -11,9 +11,10 @@
    value.
 2. **Sensitivity** of (weight, scheme): the program's output error with only that weight
    replaced by its decompressed value, through the reference executor on the given (or
-   seeded random) inputs: the relative squared error Σ(y−ŷ)²/Σy² of each float output, over
-   all samples, averaged over the outputs. The fp32 run is recorded once per input sample
-   and only the ops downstream of the weight are replayed (coreai_opt/interpreter/replay.py).
+   seeded random) inputs: the relative squared error Σ(y−ŷ)²/Σy² of each float output (or
+   of those `outputs` names), over all samples, averaged over the outputs. The fp32 run is
+   recorded once per input sample and only the ops downstream of the weight are replayed
+   (coreai_opt/interpreter/replay.py).
    Data-free: the weight's own relative error Σ(w−ŵ)²/Σw² (1/SNR), the weight's size
    entering through its cost in bytes.
 3. **Allocation** (`allocate`): every weight starts at its cheapest option; while the budget
@@ -311,10 +312,13 @@ def run_candidate(program: AIProgram, compression: CompressionPass) -> Candidate
     return CandidateResult(changed, restored, energies)
 
 
-def relative_error(references: list[dict], outputs: list[dict]) -> float:
-    """Σ(y−ŷ)²/Σy² of each float output over all samples, averaged over the outputs."""
+def relative_error(
+    references: list[dict], outputs: list[dict], names: Sequence[str] | None = None
+) -> float:
+    """Σ(y−ŷ)²/Σy² of each float output (of `names`, default all) over all samples,
+    averaged over the outputs."""
     ratios = []
-    for name in references[0]:
+    for name in references[0] if names is None else names:
         if references[0][name].dtype.kind not in "fc":
             continue
         signal = sum(float(np.sum(np.abs(ref[name].astype(np.float64)) ** 2)) for ref in references)
@@ -331,21 +335,47 @@ def output_errors(
     restored: Mapping[tuple[str, str], np.ndarray],
     input_sets: list[Mapping[str, Any]],
     graph: str,
+    outputs_pattern: str | None = None,
 ) -> dict[tuple[str, str], float]:
     """Output error of each (weight, scheme) with only that weight replaced, replaying the
-    recorded run of every input sample."""
+    recorded run of every input sample; over the outputs whose names `outputs_pattern`
+    matches whole (default: all)."""
     from coreai_opt.inspection import dense_roots, identity
     from coreai_opt.interpreter.replay import Replay
 
     roots = {identity(v): v for v, _ in dense_roots(program)}
     references: list[dict] = []
     outputs: dict[tuple[str, str], list[dict]] = {key: [] for key in restored}
+    names: list[str] = []
     for sample in input_sets:
         replay = Replay(program, graph)
         references.append(replay.record(sample))
+        names = names or measured_outputs(list(references[0]), outputs_pattern, graph)
         for key, array in restored.items():
             outputs[key].append(replay.replay({roots[key[0]]: array}))
-    return {key: relative_error(references, outs) for key, outs in outputs.items()}
+    return {key: relative_error(references, outs, names) for key, outs in outputs.items()}
+
+
+def measured_outputs(names: list[str], pattern: str | None, graph: str) -> list[str]:
+    """The outputs `pattern` selects (all when None); none is a one-line error."""
+    if pattern is None:
+        return names
+    compiled = compile_option(pattern, "outputs")
+    chosen = [name for name in names if compiled.fullmatch(name)]
+    if not chosen:
+        raise option_error(
+            "outputs", f"'{pattern}' matches no output of @{graph} (outputs: {', '.join(names)})"
+        )
+    return chosen
+
+
+def compile_option(pattern: str, option: str) -> re.Pattern:
+    """A regular-expression option, or a one-line error naming it."""
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        message = f"is not a valid regular expression ({error}): '{pattern}'"
+        raise option_error(option, message) from None
 
 
 @dataclass
@@ -391,6 +421,7 @@ def measure(
     weight_num_threshold: int = 1024,
     include: str | None = None,
     exclude: str | None = None,
+    outputs: str | None = None,
 ) -> Sweep:
     """Run every candidate once and measure the sensitivity of every (weight, candidate)."""
     from dataclasses import replace
@@ -421,7 +452,7 @@ def measure(
             for weight, array in result.restored.items()
         }
         input_sets = sample_inputs(program, inputs, samples, seed, graph)
-        errors = output_errors(program, restored, input_sets, graph)
+        errors = output_errors(program, restored, input_sets, graph, outputs)
     options: dict[str, list[Option]] = {}
     for entry in base.weights:
         found = [
@@ -454,6 +485,7 @@ def plan_mixed_precision(
     weight_num_threshold: int = 1024,
     include: str | None = None,
     exclude: str | None = None,
+    outputs: str | None = None,
 ) -> Plan:
     """Measure every (weight, candidate) and allocate schemes to reach `target_bpw`."""
     if not target_bpw > 0:
@@ -469,6 +501,7 @@ def plan_mixed_precision(
         weight_num_threshold,
         include,
         exclude,
+        outputs,
     )
     return sweep.plan(target_bpw)
 
@@ -526,6 +559,7 @@ def mixed_precision(
     weight_num_threshold: int = 1024,
     include: str | None = None,
     exclude: str | None = None,
+    outputs: str | None = None,
     in_place: bool = False,
 ) -> MixedPrecisionResult:
     """Plan (`plan_mixed_precision`) and apply mixed precision; a copy unless `in_place`."""
@@ -548,6 +582,7 @@ def mixed_precision(
         weight_num_threshold,
         include,
         exclude,
+        outputs,
     )
     target = program if in_place else program.copy()
     runs = apply_plan(target, plan, schemes)

@@ -21,6 +21,7 @@ from coreai_opt.mixed_precision import (
     DEFAULT_CANDIDATES,
     MixedPrecisionError,
     apply_plan,
+    compile_option,
     option_error,
     parse_candidates,
     plan_mixed_precision,
@@ -44,6 +45,7 @@ class MixedPrecisionPass(CoreAIPass):
     seed: int = option(0, "Seed of the random inputs")
     data_free: bool = option(False, "Rank by weight SNR and size, without running the program")
     graph: str = option("main", "The graph whose outputs are measured")
+    outputs: str | None = option(None, "Measure only the outputs this regex matches whole")
     weight_num_threshold: int = option(1024, "Only weights with more elements are compressed")
     include: str | None = option(None, "Consider only weights whose names match this regex")
     exclude: str | None = option(None, "Never compress weights whose names match this regex")
@@ -56,6 +58,8 @@ class MixedPrecisionPass(CoreAIPass):
         if self.samples < 1:
             raise option_error("samples", f"must be at least 1, got {self.samples}")
         parse_candidates(self.candidates, self.weight_num_threshold)
+        if self.outputs is not None:
+            compile_option(self.outputs, "outputs")
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from coreai_opt.inspection import bits_per_weight
@@ -78,6 +82,7 @@ class MixedPrecisionPass(CoreAIPass):
                 self.weight_num_threshold,
                 self.include,
                 self.exclude,
+                self.outputs,
             )
         except InterpreterError as error:
             raise MixedPrecisionError(

@@ -150,6 +150,16 @@ def test_relative_error_by_hand() -> None:
     assert relative_error(references, outputs) == pytest.approx(1 / 25)  # integers ignored
     two = [{"a": np.array([1.0]), "b": np.array([2.0])}]
     assert relative_error(two, [{"a": np.array([0.0]), "b": np.array([2.0])}]) == 0.5
+    assert relative_error(two, [{"a": np.array([0.0]), "b": np.array([2.0])}], ["b"]) == 0.0
+
+
+def test_outputs_option_selects_the_measured_outputs(program) -> None:
+    everything = measure(program, "int8|pal4", samples=1)
+    only_y = measure(program, "int8|pal4", samples=1, outputs="y")
+    assert everything.options == only_y.options  # y is the only output
+    with pytest.raises(PipelineError) as error:
+        measure(program, "int8|pal4", samples=1, outputs="z|w")
+    assert "option 'outputs' 'z|w' matches no output of @main (outputs: y)" in str(error.value)
 
 
 @pytest.mark.parametrize("data_free", [False, True])
@@ -240,6 +250,7 @@ def test_pass_records_the_plan_and_the_result(program, tmp_path) -> None:
         ("mixed-precision<samples=0>", "option 'samples' must be at least 1"),
         ("mixed-precision<inputs=/no/such.npz>", "option 'inputs'"),
         ('mixed-precision<include="[w">', "option 'include' is not a valid regular expression"),
+        ('mixed-precision<outputs="(y">', "option 'outputs' is not a valid regular expression"),
     ],
 )
 def test_errors_are_one_line_naming_the_option(program, text, message) -> None:
@@ -254,6 +265,7 @@ def test_errors_are_one_line_naming_the_option(program, text, message) -> None:
         "mixed-precision<target_bpw=4.75,candidates=int8|pal6|int4_b32|pal4,inputs=in.npz,"
         "samples=2,seed=3,data_free=false>",
         "mixed-precision<target_bpw=5,data_free=true,include=^w[01]$,exclude=w1>",
+        "mixed-precision<outputs=sentence_embedding|logits,graph=prefill>",
         'mixed-precision{target_bpw=4.5 candidates="int8|pal4_g16"}',
         "cast-to-fp16,mixed-precision<target_bpw=4.5>,optimize",
     ],

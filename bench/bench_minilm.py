@@ -223,7 +223,7 @@ MIXED_OUTPUTS = "sentence_embedding"
 """The product's output: last_hidden_state also holds the padding positions (874 of 1024)."""
 
 
-def mixed_precision_rows() -> dict:
+def mixed_precision_rows(candidates: str = MIXED_CANDIDATES) -> dict:
     """Mixed precision on the f16 program (cast-to-fp16 first, as shipped): one sensitivity
     sweep on the CALIBRATION sentences, plans at each target, data-free at 4.75, uniform
     int4 per-block 32 for reference; cosine against the fp32 program on the 8 SENTENCES."""
@@ -239,7 +239,7 @@ def mixed_precision_rows() -> dict:
     calibration = tokenizer.batch(CALIBRATION)
     program = fp32.copy()
     Pipeline.parse("cast-to-fp16").run(program)
-    schemes = parse_candidates(MIXED_CANDIDATES)
+    schemes = parse_candidates(candidates)
 
     def evaluate(compressed) -> dict:
         cosines = cosine_rows(run(compressed, inputs)["sentence_embedding"], reference)
@@ -279,11 +279,13 @@ def mixed_precision_rows() -> dict:
                     "target": target,
                     "plan_bits_per_weight": plan.bits_per_weight,
                     "schemes": counts,
+                    "plan": plan.schemes(),
+                    "sensitivity_sum": sum(w.sensitivity for w in plan.weights),
                     **result,
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
-    return {"rows": rows, "sweeps": sweeps}
+    return {"candidates": candidates, "rows": rows, "sweeps": sweeps}
 
 
 def mixed_markdown(mixed: dict) -> str:
@@ -364,6 +366,9 @@ def main() -> None:
     parser.add_argument(
         "--mixed-only", action="store_true", help="only mixed precision (4.5, 4.75, 5.0 bpw)"
     )
+    parser.add_argument(
+        "--candidates", default=MIXED_CANDIDATES, help="mixed-precision candidate schemes"
+    )
     parser.add_argument("--json", help="write all results as JSON")
     parser.add_argument("--markdown", help="write the summary tables as Markdown")
     args = parser.parse_args()
@@ -374,7 +379,7 @@ def main() -> None:
         child_memory(args.child_memory)
         return
     if args.mixed_only:
-        mixed = mixed_precision_rows()
+        mixed = mixed_precision_rows(args.candidates)
         text = mixed_markdown(mixed)
         sys.stdout.write("\n" + text)
         if args.markdown:
@@ -401,7 +406,7 @@ def main() -> None:
         for row in rows:
             row["memory"] = in_child(["--child-memory", row["bundle"]], threads=1)
             print(json.dumps(row), flush=True)
-    mixed = mixed_precision_rows()
+    mixed = mixed_precision_rows(args.candidates)
     text = markdown(check, timing, rows) + "\n" + mixed_markdown(mixed)
     sys.stdout.write("\n" + text)
     if args.markdown:

@@ -230,7 +230,9 @@ def selection_pipeline(resolution: Resolution) -> Pipeline:
     return Pipeline(steps)
 
 
-def optimize_weights(program: AIProgram, config: OptimizationConfig, in_place: bool = False):
+def optimize_weights(
+    program: AIProgram, config: OptimizationConfig, in_place: bool = False
+) -> AIProgram:
     """Compress each weight of `program` as `config` says; returns the program (a copy
     unless `in_place`). Selectors that matched no weight are logged as warnings."""
     return optimize_with_runs(program, config, in_place)[0]

@@ -15,8 +15,8 @@
    of those `outputs` names), over all samples, averaged over the outputs. The fp32 run is
    recorded once per input sample and only the ops downstream of the weight are replayed
    (coreai_opt/interpreter/replay.py).
-   Data-free: the weight's own relative error Σ(w−ŵ)²/Σw² (1/SNR), the weight's size
-   entering through its cost in bytes.
+   Data-free: the weight's own relative error Σ(w−ŵ)²/Σw² (1/SNR) times its share of all
+   weight values (SNR × size).
 3. **Allocation** (`allocate`): every weight starts at its cheapest option; while the budget
    (target × all weight values / 8 bytes, every weight of the program counted, those no
    candidate compresses at their stored size) allows, the upgrade with the largest error
@@ -439,9 +439,10 @@ def measure(
         name: run_candidate(program, replace(compression, include=include, exclude=exclude))
         for name, compression in schemes.items()
     }
+    elements = {e.name: int(np.prod(e.shape)) for e in base.weights}
     if data_free:
         errors = {
-            (weight, scheme): noise / signal if signal > 0 else 0.0
+            (weight, scheme): data_free_error(signal, noise, elements[weight], base.total_weights)
             for scheme, result in results.items()
             for weight, (signal, noise) in result.energies.items()
         }
@@ -464,7 +465,7 @@ def measure(
             options[entry.name] = found
     return Sweep(
         options,
-        {e.name: int(np.prod(e.shape)) for e in base.weights},
+        elements,
         sum(e.stored_bytes for e in base.weights if e.name not in options),
         base.total_weights,
         data_free,
@@ -504,6 +505,14 @@ def plan_mixed_precision(
         outputs,
     )
     return sweep.plan(target_bpw)
+
+
+def data_free_error(signal: float, noise: float, elements: int, total: int) -> float:
+    """The data-free sensitivity: the weight's noise-to-signal ratio 10^(−SNR/10) times its
+    share of all weight values (SNR × size: with the cost in bytes also proportional to the
+    size, the allocation ranks weights by SNR gained per bit)."""
+    ratio = noise / signal if signal > 0 else 0.0
+    return ratio * elements / max(total, 1)
 
 
 def sample_inputs(

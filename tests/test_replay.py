@@ -81,3 +81,26 @@ def test_replay_before_record_is_an_error(setup) -> None:
     program, _ = setup
     with pytest.raises(InterpreterError, match="replay before record"):
         Replay(program).replay({})
+
+
+def test_replay_on_top_of_recorded_substitutions(setup) -> None:
+    """Values substituted at record time stay substituted in every replay."""
+    program, inputs = setup
+    roots = {identity(v): v for v, _ in dense_roots(program)}
+    first, second = (
+        "encoder_layer_1_attention_self_value_weight",
+        "encoder_layer_4_output_dense_weight",
+    )
+    arrays = {}
+    for name in (first, second):
+        weight = elements_array(roots[name].owner.value)
+        arrays[name] = (weight * 0.75).astype(weight.dtype)
+    replay = Replay(program)
+    recorded = replay.record(inputs, {roots[first]: arrays[first]})
+    only_first = run(with_weight(program, first, arrays[first]), inputs)
+    assert all(np.array_equal(recorded[k], only_first[k]) for k in only_first)
+    both = run(
+        with_weight(with_weight(program, first, arrays[first]), second, arrays[second]), inputs
+    )
+    replayed = replay.replay({roots[second]: arrays[second]})
+    assert all(np.array_equal(replayed[k], both[k]) for k in both)

@@ -35,9 +35,13 @@ class Replay(Interpreter):
         self.cache: dict[SSAValue, Value] | None = None
         self.initial_state: dict[str, np.ndarray] = {}
         self.overrides: dict[SSAValue, np.ndarray] = {}
+        self.base: dict[SSAValue, np.ndarray] = {}
 
-    def record(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Run the graph on `inputs`, keeping every value of its body; outputs by name."""
+    def record(
+        self, inputs: Mapping[str, Any], overrides: Mapping[SSAValue, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Run the graph on `inputs` (with `overrides` substituted, kept for every replay),
+        keeping every value of its body; outputs by name."""
         names = argument_names(self.target)
         unknown = sorted(set(inputs) - set(names))
         if unknown:
@@ -50,19 +54,25 @@ class Replay(Interpreter):
         self.initial_state = {key: value.copy() for key, value in self.state.items()}
         self.plan(self.block)
         self.env = dict(zip(self.block.args, args, strict=True))
-        outputs = self.run_body(None)
+        self.base = dict(overrides or {})
+        self.overrides = self.base
+        try:
+            outputs = self.run_body(None)
+        finally:
+            self.overrides = {}
         self.cache = dict(self.env)
         return outputs
 
     def replay(self, overrides: Mapping[SSAValue, np.ndarray]) -> dict[str, np.ndarray]:
-        """The graph's outputs with `overrides` substituted, re-running only their cone."""
+        """The graph's outputs with `overrides` substituted (on top of those recorded),
+        re-running only their cone."""
         if self.cache is None:
             raise InterpreterError("replay before record: run `record(inputs)` first")
         self.state = {key: value.copy() for key, value in self.initial_state.items()}
         self.env = dict(self.cache)
-        self.overrides = dict(overrides)
+        self.overrides = {**self.base, **overrides}
         try:
-            return self.run_body(downstream(self.block, self.overrides))
+            return self.run_body(downstream(self.block, overrides))
         finally:
             self.overrides = {}
             self.env = {}

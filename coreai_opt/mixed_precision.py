@@ -336,7 +336,6 @@ def output_errors(
     input_sets: list[Mapping[str, Any]],
     graph: str,
     outputs_pattern: str | None = None,
-    context: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], float]:
     """Output error of each (weight, scheme) with only that weight replaced, replaying the
     recorded run of every input sample; over the outputs whose names `outputs_pattern`
@@ -348,14 +347,10 @@ def output_errors(
     references: list[dict] = []
     outputs: dict[tuple[str, str], list[dict]] = {key: [] for key in restored}
     names: list[str] = []
-    base = {roots[w]: restored[(w, scheme)] for w, scheme in (context or {}).items()}
     for sample in input_sets:
         replay = Replay(program, graph)
         references.append(replay.record(sample))
         names = names or measured_outputs(list(references[0]), outputs_pattern, graph)
-        if base:
-            replay = Replay(program, graph)
-            replay.record(sample, base)
         for key, array in restored.items():
             outputs[key].append(replay.replay({roots[key[0]]: array}))
     return {key: relative_error(references, outs, names) for key, outs in outputs.items()}

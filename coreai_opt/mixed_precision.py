@@ -246,12 +246,20 @@ class Plan:
                     "scheme": w.scheme,
                     "bytes": w.bytes,
                     "bits_per_weight": w.bits_per_weight,
-                    "sensitivity": w.sensitivity,
-                    "options": {o.scheme: {"bytes": o.bytes, "error": o.error} for o in w.options},
+                    "sensitivity": json_float(w.sensitivity),
+                    "options": {
+                        o.scheme: {"bytes": o.bytes, "error": json_float(o.error)}
+                        for o in w.options
+                    },
                 }
                 for w in self.weights
             ],
         }
+
+
+def json_float(value: float) -> float | str:
+    """A float for strict JSON: "inf" / "-inf" / "nan" as strings (as the report does)."""
+    return value if math.isfinite(value) else str(value)
 
 
 # --------------------------------------------------------------------------- sweep

@@ -144,6 +144,18 @@ def test_sensitivity_equals_a_full_run_of_the_singly_compressed_program(program)
             assert option.bytes == entry.stored_bytes
 
 
+def test_plan_json_is_strict() -> None:
+    import json
+
+    from coreai_opt.mixed_precision import Plan, PlannedWeight
+
+    weights = [PlannedWeight("w", 8, "int8", 8, math.inf, [Option("int8", 8, math.inf)])]
+    data = json.loads(json.dumps(Plan(8.0, weights, 0, 8, False).to_dict(), allow_nan=False))
+    assert data["weights"][0]["sensitivity"] == "inf"
+    assert data["weights"][0]["options"]["int8"] == {"bytes": 8, "error": "inf"}
+    assert data["bits_per_weight"] == 8.0
+
+
 def test_relative_error_by_hand() -> None:
     references = [{"a": np.array([3.0, 4.0]), "n": np.array([1, 2])}]
     outputs = [{"a": np.array([3.0, 3.0]), "n": np.array([9, 9])}]

@@ -13,7 +13,11 @@
    the process CPU time.
 3. Compression with our own passes (int8 per-channel, int4 per-block 32, 4-bit palettize):
    sentence-embedding cosine against fp32 (mean and worst sentence), hidden-state SNR.
-4. Memory: each program saved as an .aimodel bundle (weights memory-mapped on load), run once
+4. Mixed precision (`--mixed-only` runs just this): on the f16 program, one sensitivity
+   sweep (4 candidates, measured on 8 calibration sentences that are not the evaluation
+   ones), plans at 4.5, 4.75 and 5.0 bits per weight, data-free at 4.75; sentence-embedding
+   cosine against fp32 and the real bits per weight; the sweep's wall and CPU time.
+5. Memory: each program saved as an .aimodel bundle (weights memory-mapped on load), run once
    in a fresh process; the growth of the peak RSS during the run over the RSS of the loaded
    program (its IR; the weights are not yet paged in) is compared with stored weight bytes +
    the largest dense weight + the executor's peak live activations.
@@ -224,6 +228,111 @@ def compress_and_compare(only: str | None, bundles: Path) -> list[dict]:
     return rows
 
 
+CALIBRATION = [
+    "A child is riding a red bicycle down a quiet suburban street.",
+    "The stock market fell sharply after the central bank raised interest rates.",
+    "Photosynthesis converts sunlight, water and carbon dioxide into sugar and oxygen.",
+    "She booked a table for two at the Italian restaurant near the station.",
+    "Which programming language should I learn first for data science?",
+    "The committee will publish its final report on climate adaptation next spring, after "
+    "consulting farmers, city planners and insurers across the region.",
+    "Berlin has more bridges than Venice.",
+    "Thanks!",
+]
+"""Sentences the mixed-precision sweep measures on (never the 8 evaluation SENTENCES)."""
+MIXED_TARGETS = (4.5, 4.75, 5.0)
+MIXED_CANDIDATES = "int8|pal6|int4_b32|pal4"
+MIXED_OUTPUTS = "sentence_embedding"
+"""The product's output: last_hidden_state also holds the padding positions (874 of 1024)."""
+
+
+def mixed_precision_rows(candidates: str = MIXED_CANDIDATES) -> dict:
+    """Mixed precision on the f16 program (cast-to-fp16 first, as shipped): one sensitivity
+    sweep on the CALIBRATION sentences, plans at each target, data-free at 4.75, uniform
+    int4 per-block 32 for reference; cosine against the fp32 program on the 8 SENTENCES."""
+    from bench.minilm import load_weights, minilm_program
+    from coreai_opt.inspection import bits_per_weight
+    from coreai_opt.interpreter import run
+    from coreai_opt.mixed_precision import apply_plan, measure, parse_candidates
+    from coreai_opt.pipeline import Pipeline
+
+    fp32, inputs = minilm_program()
+    reference = run(fp32, inputs)["sentence_embedding"]
+    _, tokenizer = load_weights()
+    calibration = tokenizer.batch(CALIBRATION)
+    program = fp32.copy()
+    Pipeline.parse("cast-to-fp16").run(program)
+    schemes = parse_candidates(candidates)
+
+    def evaluate(compressed) -> dict:
+        cosines = cosine_rows(run(compressed, inputs)["sentence_embedding"], reference)
+        return {
+            "bits_per_weight": bits_per_weight(compressed).bits_per_weight,
+            "mean_cosine": float(cosines.mean()),
+            "min_cosine": float(cosines.min()),
+        }
+
+    rows = []
+    fp16 = evaluate(program)
+    rows.append({"name": "fp16 (cast-to-fp16)", **fp16})
+    uniform = program.copy()
+    Pipeline.parse(CONFIGS["int4 per-block 32"]).run(uniform)
+    rows.append({"name": "uniform int4 per-block 32", **evaluate(uniform)})
+    sweeps = {}
+    for data_free, targets in ((False, MIXED_TARGETS), (True, (4.75,))):
+        sweep = measure(
+            program, schemes, inputs=calibration, data_free=data_free, outputs=MIXED_OUTPUTS
+        )
+        sweeps["data-free" if data_free else "sensitivity"] = {
+            "seconds": sweep.seconds,
+            "cpu_seconds": sweep.cpu_seconds,
+            "load": os.getloadavg()[0],
+        }
+        for target in targets:
+            plan = sweep.plan(target)
+            compressed = program.copy()
+            apply_plan(compressed, plan, schemes)
+            counts: dict[str, int] = {}
+            for weight in plan.weights:
+                counts[weight.scheme] = counts.get(weight.scheme, 0) + 1
+            result = evaluate(compressed)
+            rows.append(
+                {
+                    "name": f"mixed {target}{' data-free' if data_free else ''}",
+                    "target": target,
+                    "plan_bits_per_weight": plan.bits_per_weight,
+                    "schemes": counts,
+                    "plan": plan.schemes(),
+                    "sensitivity_sum": sum(w.sensitivity for w in plan.weights),
+                    **result,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    return {"candidates": candidates, "rows": rows, "sweeps": sweeps}
+
+
+def mixed_markdown(mixed: dict) -> str:
+    """The mixed-precision table for docs/benchmarks.md."""
+    lines = [
+        "| program | target bpw | plan bpw | result bpw | schemes | cosine mean / worst |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in mixed["rows"]:
+        schemes = ", ".join(f"{n} {s}" for s, n in row.get("schemes", {}).items()) or "-"
+        plan = f"{row['plan_bits_per_weight']:.4f}" if "plan_bits_per_weight" in row else "-"
+        lines.append(
+            f"| {row['name']} | {row.get('target', '-')} | {plan} | "
+            f"{row['bits_per_weight']:.4f} | {schemes} | "
+            f"{row['mean_cosine']:.4f} / {row['min_cosine']:.4f} |"
+        )
+    for name, sweep in mixed["sweeps"].items():
+        lines.append(
+            f"\n{name} sweep: {sweep['seconds']:.1f} s wall, {sweep['cpu_seconds']:.1f} s CPU "
+            f"(load average {sweep['load']:.1f})"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(check: dict, timing: dict, rows: list[dict]) -> str:
     """The summary as a Markdown fragment for docs/benchmarks.md."""
     lines = [
@@ -282,6 +391,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", help="only compression configs whose name contains this")
     parser.add_argument("--timing-only", action="store_true", help="only the forward timing")
+    parser.add_argument(
+        "--mixed-only", action="store_true", help="only mixed precision (4.5, 4.75, 5.0 bpw)"
+    )
+    parser.add_argument(
+        "--candidates", default=MIXED_CANDIDATES, help="mixed-precision candidate schemes"
+    )
     parser.add_argument("--json", help="write all results as JSON")
     parser.add_argument("--markdown", help="write the summary tables as Markdown")
     args = parser.parse_args()
@@ -290,6 +405,15 @@ def main() -> None:
         return
     if args.child_memory:
         child_memory(args.child_memory)
+        return
+    if args.mixed_only:
+        mixed = mixed_precision_rows(args.candidates)
+        text = mixed_markdown(mixed)
+        sys.stdout.write("\n" + text)
+        if args.markdown:
+            Path(args.markdown).write_text(text)
+        if args.json:
+            Path(args.json).write_text(json.dumps(mixed, indent=2) + "\n")
         return
     check = check_against_numpy()
     print(f"executor vs numpy: worst embedding cosine {check['min_cosine']:.7f}", flush=True)
@@ -310,13 +434,15 @@ def main() -> None:
         for row in rows:
             row["memory"] = in_child(["--child-memory", row["bundle"]], threads=1)
             print(json.dumps(row), flush=True)
-    text = markdown(check, timing, rows)
+    mixed = mixed_precision_rows(args.candidates)
+    text = markdown(check, timing, rows) + "\n" + mixed_markdown(mixed)
     sys.stdout.write("\n" + text)
     if args.markdown:
         Path(args.markdown).write_text(text)
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"check": check, "timing": timing, "rows": rows}, indent=2) + "\n"
+            json.dumps({"check": check, "timing": timing, "rows": rows, "mixed": mixed}, indent=2)
+            + "\n"
         )
 
 

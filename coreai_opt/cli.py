@@ -222,15 +222,21 @@ def compress(program, options: Options) -> list:
         for pass_run in pipeline.runs:
             for weight, reason in pass_run.left_dense.items():
                 left_dense.setdefault(weight, reason)
-        write_report(original, program, options, left_dense)
+        plans = [run.details["plan"] for run in pipeline.runs if "plan" in run.details]
+        write_report(original, program, options, left_dense, plans)
     if options.timings:
         for pass_run in pipeline.runs:
             options.timings.add(pass_run.pass_name, pass_run.seconds)
     return pipeline.runs
 
 
-def write_report(original, program, options: Options, left_dense: dict[str, str]) -> None:
-    """`--report`: a table (stdout when -o is a file, else stderr), JSON or a PNG plot."""
+def write_report(
+    original, program, options: Options, left_dense: dict[str, str], plans: Sequence = ()
+) -> None:
+    """`--report`: a table (stdout when -o is a file, else stderr), JSON or a PNG plot; a
+    `mixed-precision` plan is shown before the table and kept in the JSON."""
+    import json
+
     from coreai_opt.errors import writing
     from coreai_opt.inspection import compression_report, plot_report
 
@@ -238,13 +244,18 @@ def write_report(original, program, options: Options, left_dense: dict[str, str]
     target = options.report
     if target == "-":
         stream = sys.stdout if options.output != "-" else sys.stderr
+        for plan in plans:
+            stream.write(plan.table() + "\n")
         stream.write(report.table())
     elif target.endswith(".json"):
         from pathlib import Path
 
         from coreai_opt.atomic import write_atomically
 
-        text = (report.to_json() + "\n").encode("utf-8")
+        data = report.to_dict()
+        if plans:
+            data["mixed_precision"] = [plan.to_dict() for plan in plans]
+        text = (json.dumps(data, indent=2, allow_nan=False) + "\n").encode("utf-8")
         write_atomically(Path(target), lambda stream: stream.write(text))
     else:
         with writing(target):

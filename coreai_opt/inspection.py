@@ -388,13 +388,22 @@ def compression_report(
     for entry in entries:
         if left_dense and entry.scheme.startswith("dense") and entry.name in left_dense:
             entry.note = f"left dense: {left_dense[entry.name]}"
-    # Over the weights whose SNR is defined (a NaN weight, left dense, has none).
-    defined = [e for e in energies.values() if snr_from_energies(*e) is not None]
-    if not defined:  # no weight with a defined SNR: no total either
-        return summarize(entries, bytes_before, None)
-    signal = sum(energy[0] for energy in defined)
-    noise = sum(energy[1] for energy in defined)
-    return summarize(entries, bytes_before, (signal, noise))
+    return summarize(entries, bytes_before, total_energies(list(energies.values())))
+
+
+def total_energies(energies: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """(signal, noise) of the total SNR: over the weights the pipeline changed (noise > 0)
+    whose SNR is defined; (signal, 0) when it changed none, None when no SNR is defined.
+
+    An unchanged weight adds signal and no noise: a dense mask of -3.4e38 values (an attention
+    bias, not a weight anyone compresses) would otherwise put the total near 740 dB."""
+    defined = [e for e in energies if snr_from_energies(*e) is not None]
+    if not defined:  # no weight with a defined SNR (a NaN weight, left dense, has none)
+        return None
+    changed = [e for e in defined if e[1] > 0]
+    if not changed:
+        return (sum(e[0] for e in defined), 0.0)
+    return (sum(e[0] for e in changed), sum(e[1] for e in changed))
 
 
 def plot_report(report: ProgramReport, path: str) -> None:

@@ -54,6 +54,8 @@ class PassRun:
     seconds: float = 0.0
     left_dense: dict[str, str] = field(default_factory=dict)
     """Weights a compression pass did not compress, by report identity, with the reason."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Structured results beyond counters (the `mixed-precision` plan), for `--report`."""
 
     def count(self, key: str, amount: int | float = 1, description: str = "") -> None:
         """Add `amount` to the statistic `key`."""

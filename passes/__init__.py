@@ -29,6 +29,13 @@ def get_decompress() -> type[ModulePass]:
     return DecompressPass
 
 
+def get_mixed_precision() -> type[ModulePass]:
+    """`mixed-precision`."""
+    from coreai_opt.passes.mixed_precision import MixedPrecisionPass
+
+    return MixedPrecisionPass
+
+
 def get_optimize() -> type[ModulePass]:
     """`optimize`."""
     from coreai_opt.passes.optimize import OptimizePass
@@ -62,6 +69,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     return {
         "cast-to-fp16": get_cast_to_fp16,
         "decompress": get_decompress,
+        "mixed-precision": get_mixed_precision,
         "optimize": get_optimize,
         "palettize": get_palettize,
         "quantize": get_quantize,

@@ -229,3 +229,30 @@ def test_sparse_per_channel_scale_scheme_and_bytes():
     assert entry.scheme == "sparse 50% + int8 per_channel sym"
     # codes 8192 x si8 + mask 16384 bits + 64 f16 scales + zero point and offset splats
     assert entry.stored_bytes == 8192 + 2048 + 128 + 1 + 2
+
+
+def test_total_snr_leaves_out_unchanged_weights():
+    """A huge constant the pipeline leaves alone (an attention mask of -3.4e38) adds signal
+    and no noise: it must not enter the total (it once made MiniLM's total 742 dB)."""
+    text = program_text(WEIGHT).replace(
+        "%y = coreai.batch_matmul %x, %wt",
+        "%mask = coreai.constant dense<-3.4e+38> : tensor<1x2xf16>\n"
+        "    %z = coreai.batch_matmul %x, %wt",
+    )
+    text = text.replace(
+        "coreai.output %y",
+        "%y = coreai.decomposable.broadcasting_add %z, %mask : "
+        "(tensor<1x2xf16>, tensor<1x2xf16>) -> tensor<1x2xf16>\n    coreai.output %y",
+    )
+    original = AIProgram.parse(text.replace("dense<-3.4e+38>", "dense<-6.0e+04>"))
+    compressed = original.copy()
+    Pipeline.parse("quantize<dtype=int4,granularity=per_tensor,weight_num_threshold=0>").run(
+        compressed
+    )
+    report = compression_report(original, compressed)
+    weight_entry = next(e for e in report.weights if e.shape == [2, 8])
+    mask_entry = next(e for e in report.weights if e.shape == [1, 2])
+    assert mask_entry.snr_db == math.inf and 0 < weight_entry.snr_db < 40
+    assert report.snr_db == pytest.approx(weight_entry.snr_db, abs=1e-9)
+    unchanged = compression_report(original, original.copy())
+    assert unchanged.snr_db == math.inf

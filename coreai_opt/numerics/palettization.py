@@ -10,11 +10,11 @@ How the tables are found (``k = 2^n_bits`` entries, scalar case ``V = 1``):
 - **One LUT for the tensor**: a histogram over the weight's values, and the globally optimal
   weighted k-means of it (`optimal_kmeans_1d`), unless ``exact=False``. For float16/bfloat16
   the histogram is exact (at most 65536 bit patterns), and so is the optimum. Float32/float64
-  tensors of up to `EXACT_DISTINCT_LIMIT` values use their exact distinct values; larger ones
-  are binned at float16 precision (10 mantissa bits, full float32 exponent range), each bin
-  represented by the mean of its values, and the optimum over the bins (bins are never split,
-  a far smaller effect than the quantization itself) is refined by `EXACT_REFINEMENT_PASSES`
-  Lloyd steps on the real values, which can only lower the error.
+  tensors of up to `EXACT_DISTINCT_LIMIT` (65536) values use their exact distinct values;
+  larger ones are binned at float16 precision (10 mantissa bits, full float32 exponent
+  range), each bin represented by the mean of its values, and the optimum over the bins
+  (bins are never split, a far smaller effect than the quantization itself) is refined by
+  `EXACT_REFINEMENT_PASSES` Lloyd steps on the real values, which can only lower the error.
 - **One LUT per channel or group of channels**: `kmeans.fit_problems` on all groups of a batch
   at once (exact k-means of a companded coarse summary then Lloyd; for many clusters per
   point, Lloyd then an exact re-optimisation of every boundary within a window), over a
@@ -61,7 +61,9 @@ EXACT_TABLE_VALUES = 1 << 25
 LLOYD_ITERATIONS = 100
 # Float32/float64 tensors up to this size are clustered on their exact distinct values; larger
 # ones on bins (see the module docstring), then refined by Lloyd steps on the real values.
-EXACT_DISTINCT_LIMIT = 1 << 22
+# The exact programme on n distinct values costs O(k n log n): 14 s for a 6-bit LUT of a
+# 384x1536 f32 weight, against 0.3 s binned (the same SNR to 4 decimals on MiniLM's weights).
+EXACT_DISTINCT_LIMIT = 1 << 16
 EXACT_REFINEMENT_PASSES = 2
 # Mantissa bits dropped when binning float32/float64 values (23 - 13 = 10 kept, as float16).
 _WIDE_BIN_SHIFT = 13

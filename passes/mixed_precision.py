@@ -64,8 +64,10 @@ class MixedPrecisionPass(CoreAIPass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from coreai_opt.inspection import bits_per_weight
         from coreai_opt.interpreter import InterpreterError
+        from coreai_opt.ir.pending import resolve_pending_resources
         from coreai_opt.program import AIProgram
 
+        resolve_pending_resources(ctx, op)  # weights read by xDSL's own parser (xdsl-opt)
         run = current_run(self.name)
         program = AIProgram(op)
         schemes = parse_candidates(self.candidates, self.weight_num_threshold)

@@ -9,6 +9,9 @@
 // RUN: xdsl-opt %S/../../examples/tiny_mlp.mlir -p 'quantize{dtype="int8"}' -t coreai > %t.example.xdsl
 // RUN: coreai-opt %S/../../examples/tiny_mlp.mlir -p 'quantize<dtype=int8>' > %t.example.ours
 // RUN: diff %t.example.xdsl %t.example.ours
+// RUN: xdsl-opt %S/../../examples/tiny_mlp.mlir -p 'mixed-precision{target_bpw=5.5}' -t coreai > %t.mixed.xdsl
+// RUN: coreai-opt %S/../../examples/tiny_mlp.mlir -p 'mixed-precision<target_bpw=5.5>' > %t.mixed.ours
+// RUN: diff %t.mixed.xdsl %t.mixed.ours
 
 // The weight is a [32, 40] f16 matrix written as MLIR's hex dense literal; weights in a
 // dialect_resources section are read too (xdsl_opt_real_ir.mlir), as in the README's

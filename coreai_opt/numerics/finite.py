@@ -5,8 +5,13 @@ faithfully, and cleaning it would silently change it): the passes skip it with a
 built by `non_finite_reason`.
 """
 
+import functools
+from typing import Any
+
 import numpy as np
 
+# Checked by name: ml_dtypes' float8_e5m2 reports kind "f" too.
+_NUMPY_FLOATS = ("float16", "float32", "float64")
 # Elements per chunk: small enough for the reductions to run from cache.
 _CHUNK = 1 << 18
 
@@ -15,13 +20,30 @@ class NonFiniteWeightError(ValueError):
     """A weight holds NaN or +-inf, so it cannot be compressed without changing it."""
 
 
-def _exponent_mask(dtype: np.dtype) -> int | None:
-    """Bit pattern of an all-ones exponent (inf and NaN) of an IEEE-like float dtype."""
+@functools.cache
+def ml_dtype(name: str) -> np.dtype:
+    """An ml_dtypes type by name. ml_dtypes costs ~0.9 s to import (most of a short run's
+    start-up), so the numerics look its types up by name and import it on first use."""
     import ml_dtypes
 
-    if dtype.kind != "f" and dtype != np.dtype(ml_dtypes.bfloat16):
+    return np.dtype(getattr(ml_dtypes, name))
+
+
+def float_info(dtype: np.dtype) -> Any:
+    """`finfo` of a float dtype: numpy's for its own floats (no ml_dtypes import), else
+    ml_dtypes' (bfloat16, FP8, FP4, E8M0)."""
+    if np.dtype(dtype).name in _NUMPY_FLOATS:
+        return np.finfo(dtype)
+    import ml_dtypes
+
+    return ml_dtypes.finfo(dtype)
+
+
+def _exponent_mask(dtype: np.dtype) -> int | None:
+    """Bit pattern of an all-ones exponent (inf and NaN) of an IEEE-like float dtype."""
+    if dtype.kind != "f" and dtype.name != "bfloat16":
         return None
-    info = ml_dtypes.finfo(dtype)
+    info = float_info(dtype)
     if dtype.itemsize * 8 != 1 + info.nexp + info.nmant:
         return None
     return ((1 << info.nexp) - 1) << info.nmant

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coreai_opt.numerics.finite import float_info
+
 # Vectors used to fit vector k-means (the rest are only assigned).
 MAX_VECTOR_FIT_POINTS = 1 << 16
 # Evaluations per point the coarse exact init may spend (see `coarse_size`).
@@ -95,11 +97,9 @@ def float16_codec(dtype: np.dtype) -> Float16Codec:
     dtype = np.dtype(dtype)
     if not is_float16_like(dtype):
         raise ValueError(f"float16_codec needs float16 or bfloat16, got {dtype}")
-    import ml_dtypes
-
     with np.errstate(invalid="ignore"):
         values = np.arange(1 << 16, dtype=np.uint16).view(dtype).astype(np.float64)
-    largest = float(ml_dtypes.finfo(dtype).max)
+    largest = float(float_info(dtype).max)
     cleaned = np.nan_to_num(values, nan=0.0, posinf=largest, neginf=-largest) + 0.0
     distinct, keys = np.unique(cleaned, return_inverse=True)
     return Float16Codec(keys.astype(np.uint16), distinct)
@@ -112,7 +112,7 @@ def clean_float64(values: np.ndarray) -> np.ndarray:
         return float16_codec(dtype).values(values)
     out = values.astype(np.float64)
     if not np.isfinite(out).all():
-        largest = float(np.finfo(dtype).max) if dtype.kind == "f" else np.inf
+        largest = float(float_info(dtype).max) if dtype.kind == "f" else np.inf
         np.nan_to_num(out, copy=False, nan=0.0, posinf=largest, neginf=-largest)
     return out
 

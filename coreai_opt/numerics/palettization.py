@@ -41,10 +41,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 from coreai_opt.numerics import kmeans
+from coreai_opt.numerics.finite import float_info, ml_dtype
 from coreai_opt.numerics.quantization import limit_scale
 
 SUPPORTED_N_BITS = (1, 2, 3, 4, 6, 8)
@@ -52,7 +52,6 @@ LUT_DTYPES = ("int8", "uint8", "fp8_e4m3fn", "fp8_e5m2")
 # Zero point of uint8 LUT entries: symmetric, as unsigned symmetric quantization elsewhere
 # (codes 0..254, 127 is zero).
 UINT8_ZERO_POINT = 127
-WEIGHT_DTYPES = tuple(np.dtype(t) for t in (np.float16, ml_dtypes.bfloat16, np.float32, np.float64))
 # Values handled per batch (bounds the temporaries: about 40 bytes per value).
 BATCH_VALUES = 1 << 20
 # Bound on the exact programme's argmin tables per batch (uint16 entries: 64 MiB).
@@ -69,10 +68,14 @@ EXACT_REFINEMENT_PASSES = 2
 _WIDE_BIN_SHIFT = 13
 # Seed of the vector k-means (with the group number), so results are reproducible.
 _VECTOR_SEED = 0x9A1E77E
-_FP8_DTYPES = {
-    "fp8_e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn),
-    "fp8_e5m2": np.dtype(ml_dtypes.float8_e5m2),
-}
+# LUT dtype name -> ml_dtypes type name (ml_dtypes is imported only when one is used).
+_FP8_DTYPES = {"fp8_e4m3fn": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2"}
+_WEIGHT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
+
+
+def is_weight_dtype(dtype: np.dtype) -> bool:
+    """float16, bfloat16, float32 or float64 (checked by name: no ml_dtypes import)."""
+    return dtype.name in _WEIGHT_DTYPE_NAMES
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,8 @@ def _normalise_axis(axis: int, rank: int, name: str) -> int:
 
 
 def _check_weight(weight: np.ndarray) -> None:
-    if weight.dtype not in WEIGHT_DTYPES:
-        allowed = [str(d) for d in WEIGHT_DTYPES]
+    if not is_weight_dtype(weight.dtype):
+        allowed = list(_WEIGHT_DTYPE_NAMES)
         raise ValueError(f"Unsupported weight dtype {weight.dtype}: must be one of {allowed}")
     if weight.ndim == 0 or weight.size == 0:
         raise ValueError(f"weight must have rank >= 1 and elements, got shape {weight.shape}")
@@ -727,7 +730,7 @@ def channel_scaled_limit(
 
 
 def _max_finite(dtype: np.dtype) -> float:
-    return float(ml_dtypes.finfo(dtype).max)
+    return float(float_info(dtype).max)
 
 
 # --------------------------------------------------------------------------------------------
@@ -762,18 +765,18 @@ def quantize_lut(
     """
     name = _lut_dtype_name(dtype)
     lut = np.asarray(lut)
-    if lut.ndim < 2 or lut.dtype not in WEIGHT_DTYPES:
+    if lut.ndim < 2 or not is_weight_dtype(lut.dtype):
         raise ValueError(f"lut must be a float array of rank >= 2, got {lut.dtype} {lut.shape}")
     values = kmeans.clean_float64(lut)
     magnitude = np.abs(values).max(axis=(-2, -1), keepdims=True)
     if name in _FP8_DTYPES:
-        target = _FP8_DTYPES[name]
-        top = float(ml_dtypes.finfo(target).max)
+        target = ml_dtype(_FP8_DTYPES[name])
+        top = float(float_info(target).max)
     else:
         target = np.dtype(np.int8 if name == "int8" else np.uint8)
         top = 127.0
     scale = np.where(magnitude > 0, magnitude / top, 1.0).astype(lut.dtype)
-    tiny = float(ml_dtypes.finfo(lut.dtype).smallest_subnormal)
+    tiny = float(float_info(lut.dtype).smallest_subnormal)
     scale = np.where(scale.astype(np.float64) > 0, scale, np.asarray(tiny, lut.dtype))
     params_shape = lut.shape[:-2]
     if limit is not None:

@@ -14,12 +14,12 @@ are first reduced chunk by chunk and the weight is quantized in a second pass.
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-import ml_dtypes
 import numpy as np
 import numpy.typing as npt
 
-from coreai_opt.numerics.finite import NonFiniteWeightError
+from coreai_opt.numerics.finite import NonFiniteWeightError, float_info, ml_dtype
 
 # Elements per chunk: large enough to amortise numpy call overhead, small enough that the
 # float32 temporaries of a chunk stay in cache.
@@ -29,17 +29,30 @@ _STRIDED_MAX_BLOCK = 64
 # Chunks are independent and write disjoint output slices, so results do not depend on this.
 NUM_THREADS = 2
 
-E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
-FP8_EMAX: dict[np.dtype, int] = {
-    np.dtype(ml_dtypes.float8_e4m3fn): 8,
-    np.dtype(ml_dtypes.float8_e5m2): 15,
-}
-FP4_E2M1 = np.dtype(ml_dtypes.float4_e2m1fn)
 FP4_EMAX = 2
 _E8M0_BIAS = 127
-_WEIGHT_DTYPES = tuple(
-    np.dtype(t) for t in (np.float16, ml_dtypes.bfloat16, np.float32, np.float64)
-)
+_NUMPY_WEIGHT_DTYPES = ("float16", "float32", "float64")
+# ml_dtypes costs ~0.9 s to import (most of a short run's start-up), so its types are looked
+# up by name and the module is imported only when one of them is really used.
+_FP8_EMAX_BY_NAME = {"float8_e4m3fn": 8, "float8_e5m2": 15}
+_LAZY_CONSTANTS = {
+    "E8M0": lambda: ml_dtype("float8_e8m0fnu"),
+    "FP4_E2M1": lambda: ml_dtype("float4_e2m1fn"),
+    "FP8_EMAX": lambda: {ml_dtype(name): emax for name, emax in _FP8_EMAX_BY_NAME.items()},
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`E8M0`, `FP4_E2M1` and `FP8_EMAX`, made on first access (they need ml_dtypes)."""
+    if name in _LAZY_CONSTANTS:
+        value = _LAZY_CONSTANTS[name]()
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is_fp8(dtype: np.dtype) -> bool:
+    return dtype.name in _FP8_EMAX_BY_NAME
 
 
 @dataclass(frozen=True)
@@ -171,7 +184,7 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def _check_weight(weight: np.ndarray) -> None:
-    if weight.dtype not in _WEIGHT_DTYPES:
+    if weight.dtype.name not in (*_NUMPY_WEIGHT_DTYPES, "bfloat16"):
         raise ValueError(
             f"weight dtype must be one of float16, bfloat16, float32, float64; got {weight.dtype}"
         )
@@ -224,7 +237,7 @@ def _block_range(
 
 def _divisor(scale: np.ndarray, compute: np.dtype) -> np.ndarray:
     """What the data are divided by: the stored scale, or ``2^e`` for an E8M0 scale."""
-    if scale.dtype == E8M0:
+    if scale.dtype.name == "float8_e8m0fnu":
         exponent = scale.view(np.uint8).astype(np.int32) - _E8M0_BIAS
         return np.ldexp(compute.type(1), exponent).astype(compute)
     return scale.astype(compute)
@@ -418,7 +431,7 @@ def quantize_with_qparams(
         if not info.min <= low <= high <= info.max:
             raise ValueError(f"code range [{low:g}, {high:g}] does not fit {data_dtype}")
         codec = _Codec(data_dtype, True, _no_derive, low, high, round_to_integer=True)
-    elif data_dtype in FP8_EMAX or data_dtype == FP4_E2M1:
+    elif _is_fp8(data_dtype) or data_dtype.name == "float4_e2m1fn":
         top = _max_finite(data_dtype)
         low = -top if quant_min is None else max(-top, quant_min)
         high = top if quant_max is None else min(top, quant_max)
@@ -445,7 +458,7 @@ def _no_derive(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _store_scale(scale: np.ndarray, storage: np.dtype) -> np.ndarray:
     """Round float64 scales to ``storage``: zero ranges give 1, underflow the smallest normal."""
     scale = np.where(scale == 0, 1.0, scale)
-    scale = np.maximum(scale, float(ml_dtypes.finfo(storage).tiny))
+    scale = np.maximum(scale, float(float_info(storage).tiny))
     return scale.astype(storage)
 
 
@@ -619,7 +632,7 @@ def quantize_int(
 
 
 def _max_finite(dtype: np.dtype) -> float:
-    return float(ml_dtypes.finfo(dtype).max)
+    return float(float_info(dtype).max)
 
 
 def _scaled_float_codec(element: np.dtype, storage: np.dtype) -> _Codec:
@@ -648,7 +661,7 @@ def _mx_codec(element: np.dtype, emax_element: int, storage: np.dtype) -> _Codec
         # frexp gives amax = m * 2^e with m in [0.5, 1): floor(log2(amax)) = e - 1, exactly.
         exponent = np.frexp(amax)[1].astype(np.int32) - 1 - emax_element
         exponent = np.where(amax == 0, 0, np.clip(exponent, -_E8M0_BIAS, _E8M0_BIAS))
-        scale = (exponent + _E8M0_BIAS).astype(np.uint8).view(E8M0)
+        scale = (exponent + _E8M0_BIAS).astype(np.uint8).view(ml_dtype("float8_e8m0fnu"))
         return scale, np.zeros(scale.shape, dtype=element)
 
     return _Codec(element, True, derive, -max_finite, max_finite, round_to_integer=False)
@@ -657,10 +670,10 @@ def _mx_codec(element: np.dtype, emax_element: int, storage: np.dtype) -> _Codec
 def _fp8_codec(weight: np.ndarray, fp8_dtype: npt.DTypeLike, mx: bool) -> _Codec:
     _check_weight(weight)
     element = np.dtype(fp8_dtype)
-    if element not in FP8_EMAX:
+    if not _is_fp8(element):
         raise ValueError(f"fp8_dtype must be float8_e4m3fn or float8_e5m2, got {element}")
     if mx:
-        return _mx_codec(element, FP8_EMAX[element], weight.dtype)
+        return _mx_codec(element, _FP8_EMAX_BY_NAME[element.name], weight.dtype)
     return _scaled_float_codec(element, weight.dtype)
 
 
@@ -687,7 +700,7 @@ def choose_qparams_mxfp4(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-block OCP MXFP4 parameters: ``E8M0`` scale and float zero point."""
     _check_weight(weight)
-    codec = _mx_codec(FP4_E2M1, FP4_EMAX, weight.dtype)
+    codec = _mx_codec(ml_dtype("float4_e2m1fn"), FP4_EMAX, weight.dtype)
     return _choose_blockwise(weight, block_shape, codec)
 
 
@@ -697,7 +710,9 @@ def quantize_mxfp4(weight: np.ndarray, block_shape: Sequence[int]) -> QuantizedT
     Equal to ``quantize_with_qparams(weight, *choose_qparams_mxfp4(...), float4_e2m1fn)``.
     """
     _check_weight(weight)
-    return _quantize_blockwise(weight, block_shape, _mx_codec(FP4_E2M1, FP4_EMAX, weight.dtype))
+    return _quantize_blockwise(
+        weight, block_shape, _mx_codec(ml_dtype("float4_e2m1fn"), FP4_EMAX, weight.dtype)
+    )
 
 
 # --------------------------------------------------------------------------- dequantization

@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from coreai_opt.mixed_precision import DEFAULT_CANDIDATES  # noqa: E402 (after the path)
+
 MB = 1 << 20
 CONFIGS = {
     "int8 per-channel": "quantize<dtype=int8>",
@@ -241,7 +243,7 @@ CALIBRATION = [
 ]
 """Sentences the mixed-precision sweep measures on (never the 8 evaluation SENTENCES)."""
 MIXED_TARGETS = (4.5, 4.75, 5.0)
-MIXED_CANDIDATES = "int8|pal6|int4_b32|pal4"
+MIXED_CANDIDATES = DEFAULT_CANDIDATES
 MIXED_OUTPUTS = "sentence_embedding"
 """The product's output: last_hidden_state also holds the padding positions (874 of 1024)."""
 

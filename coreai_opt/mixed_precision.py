@@ -45,9 +45,10 @@ if TYPE_CHECKING:
     from coreai_opt.passes.compression import CompressionPass
     from coreai_opt.program import AIProgram
 
-DEFAULT_CANDIDATES = "int8|pal6|int4_b32|pal4"
+DEFAULT_CANDIDATES = "int8|pal6|int4_b32_mse|pal4|int4_b32_asym_mse"
 SCHEME_FORMS = (
-    "int8, int4, uint8 ... (per channel), int4_b32 (per block of 32), pal4, pal6 ... "
+    "int8, int4, uint8 ... (per channel), int4_b32 (per block of 32), a suffix _asym "
+    "(asymmetric) and/or _mse (error-minimising parameters: int4_b32_mse), pal4, pal6 ... "
     "(one LUT per tensor), pal4_g16 (one LUT per 16 output channels)"
 )
 
@@ -69,17 +70,18 @@ def scheme_pass(name: str, threshold: int = 1024) -> CompressionPass:
     from coreai_opt.passes.palettize import PalettizePass
     from coreai_opt.passes.quantize import QuantizePass
 
-    quantized = re.fullmatch(r"(u?int[248])(?:_b(\d+))?", name)
+    quantized = re.fullmatch(r"(u?int[248])(?:_b(\d+))?(_asym)?(_mse)?", name)
     if quantized:
-        dtype, block = quantized.group(1), quantized.group(2)
-        if block is None:
-            return QuantizePass(dtype=dtype, weight_num_threshold=threshold)
-        return QuantizePass(
-            dtype=dtype,
-            granularity="per_block",
-            block_size=int(block),
-            weight_num_threshold=threshold,
-        )
+        dtype, block, asym, mse = quantized.groups()
+        options: dict[str, object] = {
+            "dtype": dtype,
+            "qscheme": "asymmetric" if asym else "symmetric",
+            "algorithm": "mse" if mse else "rtn",
+            "weight_num_threshold": threshold,
+        }
+        if block is not None:
+            options |= {"granularity": "per_block", "block_size": int(block)}
+        return QuantizePass(**options)
     palettized = re.fullmatch(r"pal([1-8])(?:_g(\d+))?", name)
     if palettized and int(palettized.group(1)) in (1, 2, 3, 4, 6, 8):
         bits, group = int(palettized.group(1)), palettized.group(2)

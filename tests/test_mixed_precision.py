@@ -16,12 +16,14 @@ from coreai_opt.inspection import bits_per_weight, snr_db
 from coreai_opt.interpreter import random_inputs, run
 from coreai_opt.ir.elements import elements_array
 from coreai_opt.mixed_precision import (
+    DEFAULT_CANDIDATES,
     Option,
     allocate,
     measure,
     mixed_precision,
     parse_candidates,
     relative_error,
+    scheme_pass,
 )
 from coreai_opt.pipeline import PassRun, Pipeline
 from tests.mixed_util import mlp_program, mlp_weights
@@ -371,3 +373,28 @@ def test_xdsl_opt_runs_the_pass(tmp_path) -> None:
     ours = program.copy()
     Pipeline.parse("mixed-precision<target_bpw=6,candidates=int8|pal4,data_free=true>").run(ours)
     assert result.stdout.strip() == str(ours).strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "pipeline"),
+    [
+        ("int8", "quantize"),
+        ("int4_b32", "quantize<dtype=int4,granularity=per_block>"),
+        ("int4_b32_mse", "quantize<dtype=int4,granularity=per_block,algorithm=mse>"),
+        (
+            "int4_b32_asym_mse",
+            "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,algorithm=mse>",
+        ),
+        ("uint8_asym", "quantize<dtype=uint8,qscheme=asymmetric>"),
+        ("int8_b16", "quantize<granularity=per_block,block_size=16>"),
+        ("pal6", "palettize<n_bits=6>"),
+        ("pal4_g16", "palettize<granularity=per_grouped_channel,group_size=16>"),
+    ],
+)
+def test_candidate_names_stand_for_these_passes(name: str, pipeline: str) -> None:
+    assert str(scheme_pass(name)) == pipeline
+
+
+def test_the_default_candidates_are_known_schemes() -> None:
+    names = parse_candidates(DEFAULT_CANDIDATES)
+    assert list(names) == ["int8", "pal6", "int4_b32_mse", "pal4", "int4_b32_asym_mse"]

@@ -12,6 +12,8 @@ import numpy as np
 
 # Checked by name: ml_dtypes' float8_e5m2 reports kind "f" too.
 _NUMPY_FLOATS = ("float16", "float32", "float64")
+WEIGHT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
+"""The float types a weight may have to be compressed."""
 # Elements per chunk: small enough for the reductions to run from cache.
 _CHUNK = 1 << 18
 
@@ -27,6 +29,11 @@ def ml_dtype(name: str) -> np.dtype:
     import ml_dtypes
 
     return np.dtype(getattr(ml_dtypes, name))
+
+
+def is_weight_dtype(dtype: np.dtype) -> bool:
+    """float16, bfloat16, float32 or float64 (checked by name: no ml_dtypes import)."""
+    return np.dtype(dtype).name in WEIGHT_DTYPE_NAMES
 
 
 def float_info(dtype: np.dtype) -> Any:

@@ -44,7 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from coreai_opt.numerics import kmeans
-from coreai_opt.numerics.finite import float_info, ml_dtype
+from coreai_opt.numerics.finite import (
+    WEIGHT_DTYPE_NAMES,
+    float_info,
+    is_weight_dtype,
+    ml_dtype,
+)
 from coreai_opt.numerics.quantization import limit_scale
 
 SUPPORTED_N_BITS = (1, 2, 3, 4, 6, 8)
@@ -70,12 +75,6 @@ _WIDE_BIN_SHIFT = 13
 _VECTOR_SEED = 0x9A1E77E
 # LUT dtype name -> ml_dtypes type name (ml_dtypes is imported only when one is used).
 _FP8_DTYPES = {"fp8_e4m3fn": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2"}
-_WEIGHT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
-
-
-def is_weight_dtype(dtype: np.dtype) -> bool:
-    """float16, bfloat16, float32 or float64 (checked by name: no ml_dtypes import)."""
-    return dtype.name in _WEIGHT_DTYPE_NAMES
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def _normalise_axis(axis: int, rank: int, name: str) -> int:
 
 def _check_weight(weight: np.ndarray) -> None:
     if not is_weight_dtype(weight.dtype):
-        allowed = list(_WEIGHT_DTYPE_NAMES)
+        allowed = list(WEIGHT_DTYPE_NAMES)
         raise ValueError(f"Unsupported weight dtype {weight.dtype}: must be one of {allowed}")
     if weight.ndim == 0 or weight.size == 0:
         raise ValueError(f"weight must have rank >= 1 and elements, got shape {weight.shape}")

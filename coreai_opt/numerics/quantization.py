@@ -14,12 +14,16 @@ are first reduced chunk by chunk and the weight is quantized in a second pass.
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from coreai_opt.numerics.finite import NonFiniteWeightError, float_info, ml_dtype
+from coreai_opt.numerics.finite import (
+    NonFiniteWeightError,
+    float_info,
+    is_weight_dtype,
+    ml_dtype,
+)
 
 # Elements per chunk: large enough to amortise numpy call overhead, small enough that the
 # float32 temporaries of a chunk stay in cache.
@@ -31,24 +35,9 @@ NUM_THREADS = 2
 
 FP4_EMAX = 2
 _E8M0_BIAS = 127
-_NUMPY_WEIGHT_DTYPES = ("float16", "float32", "float64")
 # ml_dtypes costs ~0.9 s to import (most of a short run's start-up), so its types are looked
 # up by name and the module is imported only when one of them is really used.
 _FP8_EMAX_BY_NAME = {"float8_e4m3fn": 8, "float8_e5m2": 15}
-_LAZY_CONSTANTS = {
-    "E8M0": lambda: ml_dtype("float8_e8m0fnu"),
-    "FP4_E2M1": lambda: ml_dtype("float4_e2m1fn"),
-    "FP8_EMAX": lambda: {ml_dtype(name): emax for name, emax in _FP8_EMAX_BY_NAME.items()},
-}
-
-
-def __getattr__(name: str) -> Any:
-    """`E8M0`, `FP4_E2M1` and `FP8_EMAX`, made on first access (they need ml_dtypes)."""
-    if name in _LAZY_CONSTANTS:
-        value = _LAZY_CONSTANTS[name]()
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _is_fp8(dtype: np.dtype) -> bool:
@@ -184,7 +173,7 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def _check_weight(weight: np.ndarray) -> None:
-    if weight.dtype.name not in (*_NUMPY_WEIGHT_DTYPES, "bfloat16"):
+    if not is_weight_dtype(weight.dtype):
         raise ValueError(
             f"weight dtype must be one of float16, bfloat16, float32, float64; got {weight.dtype}"
         )

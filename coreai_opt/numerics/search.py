@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from coreai_opt.numerics import quantization as q
+from coreai_opt.numerics.finite import ml_dtype
 
 CHUNK_ELEMENTS = 1 << 18
 SAMPLE_ELEMENTS = 1 << 18
@@ -372,7 +373,9 @@ def _search_mx_rows(rows: np.ndarray, rtn: Params, element: np.dtype) -> _Best:
     scale = rtn[0]
     bits = scale.view(np.uint8)
     best = _Best(_float_errors(rows, q._divisor(scale, np.dtype(np.float32)), element), [scale])
-    lowered = np.maximum(bits.astype(np.int16) - 1, 0).astype(np.uint8).view(q.E8M0)
+    lowered = (
+        np.maximum(bits.astype(np.int16) - 1, 0).astype(np.uint8).view(ml_dtype("float8_e8m0fnu"))
+    )
     divisor = q._divisor(lowered, np.dtype(np.float32))
     best.offer(_float_errors(rows, divisor, element), [lowered])
     return best
@@ -577,7 +580,7 @@ def search_qparams_mxfp4(
 ) -> tuple[np.ndarray, np.ndarray]:
     """MXFP4 (E8M0 scale, zero point) per block: the OCP exponent or one below it."""
     scale, zero_point = q.choose_qparams_mxfp4(weight, block_shape)
-    return _search_float(weight, scale, zero_point, q.FP4_E2M1, mx=True)
+    return _search_float(weight, scale, zero_point, ml_dtype("float4_e2m1fn"), mx=True)
 
 
 def _search_float(
@@ -612,4 +615,4 @@ def quantize_fp8_mse(
 def quantize_mxfp4_mse(weight: np.ndarray, block_shape: Sequence[int]) -> q.QuantizedTensor:
     """MXFP4 quantization with :func:`search_qparams_mxfp4`'s parameters."""
     scale, zero_point = search_qparams_mxfp4(weight, block_shape)
-    return q.quantize_with_qparams(weight, scale, zero_point, q.FP4_E2M1)
+    return q.quantize_with_qparams(weight, scale, zero_point, ml_dtype("float4_e2m1fn"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 from coreai_opt.ir.elements import elements_array
 from coreai_opt.program import AIProgram
 from coreai_opt.synthetic import Layer, write_module
+
+XDSL_OPT = [sys.executable, "-m", "xdsl.tools.xdsl_opt"]
+"""`xdsl-opt`, run by this interpreter (wherever pip put the script)."""
 
 
 def build_program(tmp_path: Path, layers: list[Layer], seed: int = 0, **kwargs) -> AIProgram:

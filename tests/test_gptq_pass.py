@@ -16,7 +16,7 @@ from coreai_opt.numerics.gptq import IntegerScheme, gptq_quantize
 from coreai_opt.numerics.quantization import dequantize_blockwise
 from coreai_opt.pipeline import Pipeline
 from coreai_opt.program import AIProgram
-from tests.conftest import weights_by_key
+from tests.conftest import XDSL_OPT, weights_by_key
 
 TOKENS, IN, HIDDEN, OUT, VOCAB = 64, 64, 96, 48, 40
 GPTQ = "quantize<dtype=int4,granularity=per_block,block_size=16,algorithm=gptq"
@@ -325,9 +325,7 @@ def test_xdsl_opt_spelling(tmp_path: Path) -> None:
     source = tmp_path / "mlp.mlir"
     source.write_text(mlp_text(literals=True))
     command = [
-        sys.executable,
-        "-m",
-        "xdsl.tools.xdsl_opt",
+        *XDSL_OPT,
         str(source),
         "-p",
         "quantize{dtype=int4 granularity=per_block block_size=16 algorithm=gptq "

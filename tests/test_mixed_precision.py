@@ -26,6 +26,7 @@ from coreai_opt.mixed_precision import (
     scheme_pass,
 )
 from coreai_opt.pipeline import PassRun, Pipeline
+from tests.conftest import XDSL_OPT
 from tests.mixed_util import mlp_program, mlp_weights
 
 # --------------------------------------------------------------------------- allocation
@@ -353,15 +354,12 @@ def test_command_line_target_error_is_one_line(program, tmp_path, capsys) -> Non
 
 def test_xdsl_opt_runs_the_pass(tmp_path) -> None:
     import subprocess
-    import sys
 
     program = mlp_program(mlp_weights(), extras=False)
     source = tmp_path / "mlp.mlir"
     source.write_text(str(program))
     command = [
-        sys.executable,
-        "-m",
-        "xdsl.tools.xdsl_opt",
+        *XDSL_OPT,
         str(source),
         "-p",
         'mixed-precision{target_bpw=6 candidates="int8|pal4" data_free=true}',

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,7 @@ from xdsl.universe import Universe
 from coreai_opt.errors import PipelineError
 from coreai_opt.pipeline import PassRun, Pipeline, load_all_passes
 from coreai_opt.program import AIProgram
-
-XDSL_OPT = [sys.executable, "-m", "xdsl.tools.xdsl_opt"]
-"""`xdsl-opt`, run by this interpreter (wherever pip put the script)."""
+from tests.conftest import XDSL_OPT
 
 
 def hex_weight_program(rows: int = 32, columns: int = 40, seed: int = 3) -> str:

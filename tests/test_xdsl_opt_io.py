@@ -40,11 +40,10 @@ from coreai_opt.ir.pending import builtin_blob_storage, resolve_pending_resource
 from coreai_opt.ir.text import blob_from_hex, parse_metadata
 from coreai_opt.pipeline import Pipeline
 from coreai_opt.program import AIProgram
+from tests.conftest import XDSL_OPT
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("COREAI_REAL_IR", REPO.parent / "shared" / "corpus" / "real-ir"))
-XDSL_OPT = [sys.executable, "-m", "xdsl.tools.xdsl_opt"]
-"""`xdsl-opt`, run by this interpreter (wherever pip put the script)."""
 
 PIPELINES = [
     ("", ""),

@@ -3,27 +3,32 @@
 For every block the search picks the parameters whose *dequantized* weights have the least
 squared error against the original, evaluated as the encoder will quantize (stored scale,
 round half to even, clipping). The round-to-nearest (min/max) parameters are always one of
-the candidates, so no block ends up worse than with RTN.
+the candidates, compared on the exact error, so no block ends up worse than with RTN.
 
 - Integer, asymmetric: the offset is continuous, stored in the float ``offset2`` with a zero
-  point of 0. From the block's own ``[min, max]``, least-squares refits (codes fixed, scale
-  and offset in closed form), then "kicks" from the best so far (scale stretched, grid
-  shifted), each refitted a few times.
+  point of 0. Grids spanning the share of the block's range that the MSE-optimal uniform
+  quantizer of a Gaussian would span (for the block's size and the number of levels) are
+  tried at five phases; the least-squares refit (codes fixed, scale and offset in closed
+  form) of each block's best is refitted twice more. Each *step* (quantize, then the sums
+  Σc, Σc², Σxc) gives both the candidate's error and the next refit.
 - Integer, symmetric: RTN and clip ratios of ``max |w|``, each refitted once
   (``s = Σxc / Σc²``); the zero point stays fixed and ``offset2`` zero. The codes use the
   data type's whole range (``-2^(b-1)`` included), which RTN leaves unused.
 - FP8 with a float scale: a few scale ratios. MX (FP8 and FP4): the OCP exponent or one
   below it (clipping the block's largest values), so scales stay powers of two.
 
-All blocks of a chunk are searched at once in float32 (no per-block Python loop); chunks hold
-about ``CHUNK_ELEMENTS`` weights and run on the quantizer's two threads; `quantize_int_mse`
-encodes a chunk while it is in memory. Blocks spanning several chunks (per-tensor, large
-groups) are searched on an evenly strided sample of their elements, then the result and RTN
-are compared on all elements and the better kept per block.
+All blocks of a chunk are searched at once in float32 (no per-block Python loop), laid out
+as the columns of one array; chunks hold about ``CHUNK_ELEMENTS`` weights and run on the
+quantizer's two threads; `quantize_int_mse` encodes a chunk while it is in memory. Blocks
+spanning several chunks (per-tensor, large groups) are searched on an evenly strided sample
+of their elements, then the result and RTN are compared on all elements and the better kept
+per block.
 """
 
 from __future__ import annotations
 
+import functools
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -35,15 +40,22 @@ from coreai_opt.numerics.finite import ml_dtype
 
 CHUNK_ELEMENTS = 1 << 18
 SAMPLE_ELEMENTS = 1 << 18
-# Asymmetric: refits of [min, max], then kicks (scale stretch, grid shift in steps), refitted.
+# Asymmetric: grids spanning a share of the block's range (`_asymmetric_range_ratio`) at
+# these phases (in steps) are evaluated; the refit of each block's best is refitted again.
+ASYMMETRIC_PHASES: tuple[float, ...] = (0.0, 0.2, -0.2, 0.4, -0.4)
 ASYMMETRIC_REFITS = 2
-ASYMMETRIC_KICKS: tuple[tuple[float, float], ...] = (
-    (0.94, 0.0),
-    (1.06, 0.0),
-    (1.0, 0.33),
-    (1.0, -0.33),
+# The MSE-optimal uniform quantizer of a unit Gaussian: its range ((levels - 1) x step) for
+# 2, 4, ..., 256 levels (bits 1..8), found by numerical integration (tests check it).
+GAUSSIAN_OPTIMAL_RANGE: tuple[float, ...] = (
+    1.5958,
+    2.9871,
+    4.1021,
+    5.0280,
+    5.8323,
+    6.5560,
+    7.2222,
+    7.8444,
 )
-ASYMMETRIC_KICK_REFITS = 3
 # Symmetric: refits of RTN, then clip ratios of max |w| and their refits.
 SYMMETRIC_RATIOS: tuple[float, ...] = (0.9, 0.8)
 SYMMETRIC_REFITS = 1
@@ -54,36 +66,54 @@ Params = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 """(scale, zero point, offset2 or None), parameter shaped, in their stored dtypes."""
 
 
-# --------------------------------------------------------------------------- block rows
+# --------------------------------------------------------------------------- block columns
+#
+# A chunk's blocks are the *columns* of a float32 array ``(elements of a block, blocks)``, and
+# every per-block parameter is a row ``(1, blocks)``. With short blocks (32 values) this is
+# ~2-3x faster than one block per row: a parameter row broadcasts along the contiguous axis
+# (numpy's inner loop runs over all blocks, not over 32 values at a time), and sums over a
+# block are vector additions of whole rows.
 
 
 def _gather(blocked: np.ndarray) -> np.ndarray:
-    """A ``(p0, b0, p1, b1, ...)`` view as float32 rows ``(blocks, elements of a block)``."""
+    """A ``(p0, b0, p1, b1, ...)`` view as float32 columns ``(elements of a block, blocks)``."""
     rank = blocked.ndim // 2
-    order = tuple(range(0, 2 * rank, 2)) + tuple(range(1, 2 * rank, 2))
+    order = tuple(range(1, 2 * rank, 2)) + tuple(range(0, 2 * rank, 2))
     n_blocks = int(np.prod(blocked.shape[0::2]))
-    rows = np.transpose(blocked, order).reshape(n_blocks, -1)
-    return np.ascontiguousarray(rows, dtype=np.float32)
+    columns = np.transpose(blocked, order).reshape(-1, n_blocks)
+    return np.ascontiguousarray(columns, dtype=np.float32)
+
+
+def _scatter(columns: np.ndarray, blocked: np.ndarray) -> None:
+    """Write ``(elements, blocks)`` columns (as `_gather` made them) into a blocked view,
+    converted to its dtype first (the transposing copy then moves the narrower type)."""
+    rank = blocked.ndim // 2
+    order = tuple(range(1, 2 * rank, 2)) + tuple(range(0, 2 * rank, 2))
+    transposed = tuple(blocked.shape[a] for a in order)
+    narrow = columns.astype(blocked.dtype, casting="unsafe")
+    np.copyto(blocked, np.transpose(narrow.reshape(transposed), np.argsort(order)))
 
 
 # Adding and subtracting 1.5 * 2^23 rounds a float32 of magnitude below 2^22 to the nearest
 # integer, ties to even (the FPU's rounding): several times faster than np.rint.
 _ROUNDER = np.float32(1.5 * 2**23)
+# Sums over blocks longer than this accumulate in float64 (float32 sums of long runs lose the
+# last digits that decide between two close candidates).
+_LONG_BLOCK = 256
 
 
-def _row_sums(rows: np.ndarray) -> np.ndarray:
-    """Sum of each row in float64: `einsum` for short rows (numpy's reduction handles many
-    short runs slowly; a BLAS matrix-vector product is faster still but starts threads on
-    large chunks, which wait for each other on a loaded machine), numpy's reduction for
-    long ones."""
-    if rows.shape[1] > 256:
-        return np.add.reduce(rows, axis=1, dtype=np.float64)
-    return np.einsum("ij->i", rows).astype(np.float64)
+def _block_sums(columns: np.ndarray) -> np.ndarray:
+    """Sum of each column (block): float32 for short blocks, float64 for long ones."""
+    if columns.shape[0] > _LONG_BLOCK:
+        return np.add.reduce(columns, axis=0, dtype=np.float64)
+    return np.add.reduce(columns, axis=0)
 
 
-def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dot product of corresponding rows, in float64."""
-    return _row_sums(a * b)
+def _block_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot product of corresponding columns: float32 for short blocks, float64 for long."""
+    if a.shape[0] > _LONG_BLOCK:
+        return np.add.reduce(a * b, axis=0, dtype=np.float64)
+    return np.einsum("ij,ij->j", a, b)
 
 
 def _round_clipped(
@@ -96,37 +126,103 @@ def _round_clipped(
     return out
 
 
-def _row_reduce(rows: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
-    """``ufunc.reduce(rows, axis=1)``; short rows position by position (numpy reduces many
-    short contiguous runs slowly, one strided pass per position is ~2x faster)."""
-    if rows.shape[1] > 64:
-        return ufunc.reduce(rows, axis=1)
-    out = rows[:, 0].copy()
-    for position in range(1, rows.shape[1]):
-        ufunc(out, rows[:, position], out=out)
-    return out
+def _block_extremes(columns: np.ndarray, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block (min, max), or (-max|x|, max|x|) for a symmetric scheme; non-finite raises."""
+    if symmetric:
+        high = np.maximum.reduce(np.abs(columns), axis=0)
+        low = -high
+    else:
+        low, high = np.minimum.reduce(columns, axis=0), np.maximum.reduce(columns, axis=0)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise q.NonFiniteWeightError("weight contains NaN or Inf")
+    return low, high
+
+
+# float16's largest value is 65504; from 65520 up (half a step above it) values round to inf.
+_F16_OVERFLOW = np.float32(65520)
+_EXPONENT_BITS = np.uint32(0x7F800000)
+# 1.5 * 2^(e + 13) for a value in [2^e, 2^(e+1)): its last bit is worth 2^(e - 10), float16's
+# step there, so adding and subtracting it rounds to float16 (half to even). Its float32 bits
+# are the value's exponent bits plus 13 << 23, with the top mantissa bit set.
+_F16_ROUNDER_EXPONENT = np.uint32(13 << 23)
+_F16_ROUNDER_MANTISSA = np.uint32(0x00400000)
+# ... and at least 0.75, whose last bit is 2^-24: float16's subnormal step.
+_F16_SUBNORMAL_ROUNDER_BITS = np.uint32(0x3F400000)
+
+
+def _round_float32_bits(values: np.ndarray, dropped_bits: int) -> np.ndarray:
+    """Finite float32 values rounded, half to even, to ``23 - dropped_bits`` mantissa bits
+    (a carry into the exponent is the correct result)."""
+    bits = values.view(np.uint32)
+    lowest_kept = (bits >> np.uint32(dropped_bits)) & np.uint32(1)
+    lowest_kept += np.uint32((1 << (dropped_bits - 1)) - 1)
+    lowest_kept += bits
+    lowest_kept &= np.uint32(~((1 << dropped_bits) - 1) & 0xFFFFFFFF)
+    return lowest_kept.view(np.float32)
+
+
+def _round_to_float16(values: np.ndarray) -> np.ndarray:
+    """Float32 values rounded to float16's grid, normal and subnormal alike, by adding and
+    subtracting a per-value power-of-two rounder; overflow and NaN fixed up after."""
+    rounder = values.view(np.uint32) & _EXPONENT_BITS
+    rounder += _F16_ROUNDER_EXPONENT
+    rounder |= _F16_ROUNDER_MANTISSA
+    np.maximum(rounder, _F16_SUBNORMAL_ROUNDER_BITS, out=rounder)
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        rounded = magnitude + rounder.view(np.float32)
+        rounded -= rounder.view(np.float32)
+    np.copysign(rounded, values, out=rounded)
+    special = ~(magnitude < _F16_OVERFLOW)  # overflow, inf, NaN
+    if special.any():
+        overflowed = np.where(np.isnan(values), values, np.copysign(np.inf, values))
+        rounded = np.where(special, overflowed.astype(np.float32), rounded)
+    return rounded
+
+
+def _round_to(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float32 ``values`` rounded to ``dtype`` and back: ``values.astype(dtype)
+    .astype(np.float32)`` bit for bit (round half to even, overflow to inf, NaN kept).
+
+    float16 and bfloat16 are rounded by float32 arithmetic: numpy converts to float16 in
+    software, several times slower, and the search rounds a row of parameters per candidate.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    if dtype.itemsize >= 4:  # float32, float64: every float32 is exact
+        return values
+    if dtype == np.float16:
+        return _round_to_float16(values)
+    if dtype.name == "bfloat16":
+        rounded = _round_float32_bits(values, 16)
+        nan = np.isnan(values)
+        return np.where(nan, values, rounded) if nan.any() else rounded
+    with np.errstate(over="ignore", invalid="ignore"):
+        return values.astype(dtype).astype(np.float32)
 
 
 Scratch = tuple[np.ndarray, np.ndarray]
-"""Two float32 work arrays shaped like a chunk's rows (reused by every evaluation)."""
+"""Two float32 work arrays shaped like a chunk's columns (reused by every evaluation)."""
 
 
 @dataclass
 class _Best:
-    """The best candidate of every block so far."""
+    """The best candidate of every block so far (parameters are rows)."""
 
     error: np.ndarray
     params: list[np.ndarray]
 
     def offer(self, error: np.ndarray, params: Sequence[np.ndarray]) -> None:
-        """Keep ``params`` for the blocks where ``error`` is strictly lower."""
+        """Keep ``params`` for the blocks where ``error`` is strictly lower (all of them
+        on the first offer to a search that starts empty)."""
+        if not self.params:
+            self.error, self.params = error, list(params)
+            return
         better = error < self.error
         if not better.any():
             return
         self.error = np.where(better, error, self.error)
-        column = better[:, None]
         self.params = [
-            np.where(column, new, old) for new, old in zip(params, self.params, strict=True)
+            np.where(better, new, old) for new, old in zip(params, self.params, strict=True)
         ]
 
 
@@ -149,8 +245,7 @@ class _IntScheme:
 
     def store(self, values: np.ndarray) -> np.ndarray:
         """Float32 values rounded to the storage type (and back, for evaluation)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            return values.astype(self.storage).astype(np.float32)
+        return _round_to(values, self.storage)
 
 
 def _int_scheme(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype) -> _IntScheme:
@@ -160,7 +255,7 @@ def _int_scheme(n_bits: int, signed: bool, symmetric: bool, storage: np.dtype) -
 
 
 def _int_errors(
-    rows: np.ndarray,
+    columns: np.ndarray,
     scale: np.ndarray,
     zero_point: np.ndarray,
     offset2: np.ndarray | None,
@@ -168,7 +263,7 @@ def _int_errors(
     want_codes: bool = False,
     scratch: Scratch | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Squared error per block (and the codes if asked), for column parameters.
+    """Squared error per block (and the codes if asked), for row parameters.
 
     The codes are the encoder's, ``clip(rint((x - offset2) / s) + zp)``, computed as
     ``rint(clip(x / s + (zp - offset2 / s)))`` (equal but for the last bit of a quotient at a
@@ -179,20 +274,18 @@ def _int_errors(
     first, second = (None, None) if scratch is None else scratch
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inverse = np.float32(1) / scale
-        scaled = np.multiply(rows, inverse, out=first)
+        scaled = np.multiply(columns, inverse, out=first)
         shift = zero_point if offset2 is None else zero_point - offset2 * inverse
         if shift.any():
             scaled += shift
         codes = _round_clipped(scaled, scheme.qmin, scheme.qmax, out=second)
         residual = np.subtract(codes, scaled, out=scaled)
-        error = _row_sums(np.square(residual, out=residual)) * np.square(
-            scale[:, 0], dtype=np.float64
-        )
-        reach = np.maximum(zero_point - scheme.qmin, scheme.qmax - zero_point)[:, 0]
-        bound = scale[:, 0].astype(np.float64) * reach
+        error = _block_dots(residual, residual) * np.square(scale[0], dtype=np.float64)
+        reach = np.maximum(zero_point - scheme.qmin, scheme.qmax - zero_point)[0]
+        bound = scale[0].astype(np.float64) * reach
         if offset2 is not None:
-            bound = bound + np.abs(offset2[:, 0])
-    invalid = ~((bound <= scheme.limit) & (scale[:, 0] > 0) & np.isfinite(error))
+            bound = bound + np.abs(offset2[0])
+    invalid = ~((bound <= scheme.limit) & (scale[0] > 0) & np.isfinite(error))
     error[invalid] = np.inf
     return error, codes if want_codes else None
 
@@ -207,29 +300,180 @@ def _stored_affine(
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = scheme.store(scale)
-        offset2 = scheme.store(low - scale * scheme.qmin)  # x ≈ scale * code + offset2
+        offset2 = scheme.store(low - scale * np.float32(scheme.qmin))  # x ≈ scale*code + offset2
     return scale, np.zeros_like(scale), offset2
 
 
-def _asymmetric_refit(
-    rows: np.ndarray, codes: np.ndarray, row_sum: np.ndarray, scheme: _IntScheme
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least-squares (scale, shift) of ``x ≈ scale * code + shift`` for fixed codes."""
-    n = rows.shape[1]
-    code_sum = _row_sums(codes)
-    code_sq = _row_dots(codes, codes)
-    cross = _row_dots(rows, codes)
-    det = n * code_sq - code_sum * code_sum
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = (n * cross - code_sum * row_sum) / det
-        shift = (row_sum - scale * code_sum) / n
-    scale = np.where(det > 0, scale, np.nan)[:, None].astype(np.float32)
-    low = (shift[:, None] + scale * scheme.qmin).astype(np.float32)
-    return _stored_affine(scale, low, scheme)
+@dataclass(frozen=True)
+class _CodeSums:
+    """Per-block sums of one evaluation's codes ``c`` against the values ``x`` (float64)."""
+
+    codes: np.ndarray  # Σc
+    squares: np.ndarray  # Σc²
+    cross: np.ndarray  # Σxc
+
+
+def _code_sums(columns: np.ndarray, codes: np.ndarray) -> _CodeSums:
+    return _CodeSums(_block_sums(codes), _block_dots(codes, codes), _block_dots(columns, codes))
+
+
+@dataclass
+class _AffineFit:
+    """One chunk's blocks under the asymmetric search: the values, their sums, work arrays.
+
+    A *step* quantizes with given parameters and returns the error and the least-squares
+    refit of ``x ≈ scale * code + offset`` for those codes, from the same three code sums.
+    For up to 16 levels in blocks of at most `_LONG_BLOCK` values the error comes from the
+    sums too (``Σ(x - s c - m)²`` expanded, in float64; its rounding, ~1e-5 of the error
+    here, only decides between two candidates that close); otherwise from the residuals.
+    """
+
+    columns: np.ndarray
+    scheme: _IntScheme
+    scratch: Scratch
+    value_sum: np.ndarray  # Σx
+    square_sum: np.ndarray  # Σx²
+    closed_form: bool
+
+    @property
+    def limit(self) -> np.float32:
+        """The largest magnitude a dequantized value may take, as a float32."""
+        return np.float32(self.scheme.limit)
+
+    @classmethod
+    def of(cls, columns: np.ndarray, scheme: _IntScheme) -> _AffineFit:
+        closed_form = scheme.qmax - scheme.qmin < 16 and columns.shape[0] <= _LONG_BLOCK
+        return cls(
+            columns,
+            scheme,
+            (np.empty_like(columns), np.empty_like(columns)),
+            _block_sums(columns),
+            _block_dots(columns, columns) if closed_form else np.empty(0),
+            closed_form,
+        )
+
+    def step(self, params: Params, refit: bool = True) -> tuple[np.ndarray, Params | None]:
+        """Error per block of ``params`` (row parameters: scale, zero point 0, offset2), and
+        the least-squares refit of the codes they give (if asked)."""
+        scale, _, offset2 = params
+        assert offset2 is not None
+        scaled, codes = self.scratch
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            inverse = np.float32(1) / scale
+            np.multiply(self.columns, inverse, out=scaled)
+            scaled -= offset2 * inverse
+            _round_clipped(scaled, self.scheme.qmin, self.scheme.qmax, out=codes)
+            sums = _code_sums(self.columns, codes)
+            s, m = scale[0], offset2[0]
+            if self.closed_form:
+                n = self.columns.shape[0]
+                error = (
+                    self.square_sum
+                    - 2 * (s * sums.cross + m * self.value_sum)
+                    + s * (s * sums.squares + 2 * m * sums.codes)
+                    + n * m * m
+                )
+                error = np.maximum(error, 0)
+            else:
+                residual = np.subtract(codes, scaled, out=scaled)
+                error = _block_dots(residual, residual) * np.square(s, dtype=np.float64)
+            reach = np.float32(max(-self.scheme.qmin, self.scheme.qmax))
+            valid = (scale[0] * reach + np.abs(offset2[0]) <= self.limit) & (scale[0] > 0)
+        error[~valid] = np.inf
+        return error, self.refit(sums) if refit else None
+
+    def refit(self, sums: _CodeSums) -> Params:
+        """Least-squares (scale, offset2) of ``x ≈ scale * code + offset2`` for fixed codes,
+        both rounded to the storage type."""
+        n = self.columns.shape[0]
+        det = n * sums.squares - sums.codes * sums.codes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = (n * sums.cross - sums.codes * self.value_sum) / det
+            offset = (self.value_sum - scale * sums.codes) / n
+        scale[~(det > 0)] = np.nan
+        stored = self.scheme.store(np.stack([scale, offset]).astype(np.float32))
+        return stored[:1], np.zeros_like(stored[:1]), stored[1:]
+
+    def descend(self, params: Params, steps: int, best: _Best) -> None:
+        """Offer ``params`` and ``steps`` successive refits of them to ``best``."""
+        for step in range(steps + 1):
+            error, refitted = self.step(params, refit=step < steps)
+            best.offer(error, params)
+            if refitted is not None:
+                params = refitted
+
+
+@functools.lru_cache(maxsize=64)
+def _asymmetric_range_ratio(block_size: int, levels: int) -> float:
+    """The share of a block's ``[min, max]`` the first grids span.
+
+    For Gaussian values it is the optimal uniform quantizer's range over the expected range of
+    ``block_size`` samples (Blom's approximation of the expected maximum), shrunk by 4 % (what
+    the search ends at, on average, at 4 bits, for blocks of 32 and 128), and at most a third
+    of a step short of the whole range: large blocks clip their tails, small ones keep their
+    extremes.
+    """
+    bits = max(1, min(len(GAUSSIAN_OPTIMAL_RANGE), int(np.log2(levels))))
+    if block_size < 2:
+        return 1.0
+    p = (block_size - 0.375) / (block_size + 0.25)
+    expected_max = statistics.NormalDist().inv_cdf(p)
+    ratio = 0.96 * GAUSSIAN_OPTIMAL_RANGE[bits - 1] / (2 * expected_max)
+    return min(1 - 1 / (3 * (levels - 1)), ratio)
+
+
+def _search_asymmetric(
+    columns: np.ndarray, rtn: Params, scheme: _IntScheme, low: np.ndarray, high: np.ndarray
+) -> _Best:
+    """Grids spanning `_asymmetric_range_ratio` of each block's range at the phases
+    `ASYMMETRIC_PHASES`; per block the least-squares refit of the best of them, refitted
+    `ASYMMETRIC_REFITS` more times. The best candidate seen replaces RTN in the blocks where
+    its exact error is lower. ``low``/``high``: block extremes (rows).
+
+    The grids are centred on the block's midrange, or for blocks longer than `_LONG_BLOCK`
+    on its mean (kept inside ``[low, high]``): in a long block the extremes are single tail
+    values and say little about where the bulk lies.
+    """
+    fit = _AffineFit.of(columns, scheme)
+    levels = scheme.qmax - scheme.qmin + 1
+    ratio = np.float32(_asymmetric_range_ratio(columns.shape[0], levels))
+    scale = (high - low) * (ratio / np.float32(levels - 1))
+    half_span = scale * np.float32((levels - 1) / 2)
+    if columns.shape[0] > _LONG_BLOCK:
+        mean = (fit.value_sum / columns.shape[0]).astype(np.float32)[None, :]
+        centre = np.clip(mean, low + half_span, high - half_span)
+    else:
+        centre = (low + high) / 2
+    centred_low = centre - half_span
+    best = _Best(np.full(columns.shape[1], np.inf), [])
+    chosen = _Best(np.full(columns.shape[1], np.inf), [])  # the refit of each block's best start
+    for phase in ASYMMETRIC_PHASES:
+        start = _stored_affine(scale, centred_low + scale * np.float32(phase), scheme)
+        error, refitted = fit.step(start)
+        best.offer(error, start)
+        chosen.offer(error, refitted)  # type: ignore[arg-type]
+    fit.descend(tuple(chosen.params), ASYMMETRIC_REFITS, best)  # type: ignore[arg-type]
+    return _keep_rtn_unless_better(columns, best, rtn, scheme, fit.scratch)
+
+
+def _keep_rtn_unless_better(
+    columns: np.ndarray, best: _Best, rtn: Params, scheme: _IntScheme, scratch: Scratch
+) -> _Best:
+    """``best`` where its exact error is strictly below RTN's, RTN elsewhere."""
+    rtn_scale, rtn_zp = rtn[0].astype(np.float32), rtn[1].astype(np.float32)
+    no_offset = np.zeros_like(rtn_scale)
+    exact = _Best(
+        _int_errors(columns, rtn_scale, rtn_zp, no_offset, scheme, False, scratch)[0],
+        [rtn_scale, rtn_zp, no_offset],
+    )
+    if best.params:
+        found = _int_errors(columns, *best.params, scheme, False, scratch)[0]
+        exact.offer(found, best.params)
+    return exact
 
 
 def _descend(
-    rows: np.ndarray,
+    columns: np.ndarray,
     params: Params,
     best: _Best,
     scheme: _IntScheme,
@@ -237,101 +481,64 @@ def _descend(
     steps: int,
     scratch: Scratch | None = None,
 ) -> None:
-    """Offer ``params`` and ``steps`` successive least-squares refits of them to ``best``
-    (each step evaluates once: its error and the codes the next refit starts from)."""
+    """Offer ``params`` and ``steps`` successive refits of them to ``best`` (each step
+    evaluates once: its exact error and the codes the next refit starts from)."""
     for step in range(steps + 1):
-        error, codes = _int_errors(rows, *params, scheme, step < steps, scratch)
+        error, codes = _int_errors(columns, *params, scheme, step < steps, scratch)
         best.offer(error, params)
         if codes is None:
             return
         params = refit(codes)
 
 
-def _search_asymmetric(
-    rows: np.ndarray, rtn: Params, scheme: _IntScheme, low: np.ndarray, high: np.ndarray
+def _search_symmetric(
+    columns: np.ndarray, rtn: Params, scheme: _IntScheme, amax: np.ndarray
 ) -> _Best:
-    """RTN; the block's own [min, max] (the offset need not make 0 a code) refitted by least
-    squares; then kicks (the best scale stretched or its grid shifted, centred on the
-    block), each refitted in turn. The best of all is kept. ``low``/``high``: row extremes."""
-    scratch = (np.empty_like(rows), np.empty_like(rows))
-    rtn_scale, rtn_zp = rtn[0].astype(np.float32), rtn[1].astype(np.float32)
-    no_offset = np.zeros_like(rtn_scale)
-    best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, rtn_zp, no_offset])
-    row_sum = _row_sums(rows)
-
-    def refit(codes: np.ndarray) -> Params:
-        return _asymmetric_refit(rows, codes, row_sum, scheme)
-
-    _descend(rows, (rtn_scale, rtn_zp, no_offset), best, scheme, refit, 0, scratch)
-    steps = np.float32(scheme.qmax - scheme.qmin)
-    start = _stored_affine((high - low) / steps, low, scheme)  # [min, max], zero not forced
-    _descend(rows, start, best, scheme, refit, ASYMMETRIC_REFITS, scratch)
-    centre = (low + high) / 2
-    half_steps = np.float32((scheme.qmax - scheme.qmin) / 2)
-    for stretch, shift in ASYMMETRIC_KICKS:
-        scale = best.params[0]
-        stretched = scale * np.float32(stretch)
-        kicked_low = centre - stretched * half_steps + scale * np.float32(shift)
-        start = _stored_affine(stretched, kicked_low, scheme)
-        _descend(rows, start, best, scheme, refit, ASYMMETRIC_KICK_REFITS, scratch)
-    return best
-
-
-def _search_symmetric(rows: np.ndarray, rtn: Params, scheme: _IntScheme, amax: np.ndarray) -> _Best:
     """RTN and a few clip ratios of ``max |w|`` (``amax``), each refitted (``s = Σxc/Σc²``)."""
     assert scheme.symmetric_zero_point is not None
-    scratch = (np.empty_like(rows), np.empty_like(rows))
-    zero_point = np.full((rows.shape[0], 1), scheme.symmetric_zero_point, np.float32)
+    scratch = (np.empty_like(columns), np.empty_like(columns))
+    zero_point = np.full((1, columns.shape[1]), scheme.symmetric_zero_point, np.float32)
     rtn_scale = rtn[0].astype(np.float32)
     no_offset = np.zeros_like(zero_point)
-    best = _Best(np.full(rows.shape[0], np.inf), [rtn_scale, zero_point, no_offset])
+    best = _Best(np.full(columns.shape[1], np.inf), [rtn_scale, zero_point, no_offset])
 
     def refit(codes: np.ndarray) -> Params:
         centred = codes - zero_point if scheme.symmetric_zero_point else codes
         with np.errstate(divide="ignore", invalid="ignore"):
-            fitted = _row_dots(rows, centred) / _row_dots(centred, centred)
-        fitted = np.where(fitted > 0, fitted, np.nan)[:, None]
+            fitted = _block_dots(columns, centred) / _block_dots(centred, centred)
+        fitted = np.where(fitted > 0, fitted, np.nan)[None, :].astype(np.float32)
         return scheme.store(fitted), zero_point, no_offset
 
     start = (rtn_scale, zero_point, no_offset)
-    _descend(rows, start, best, scheme, refit, SYMMETRIC_RTN_REFITS, scratch)
+    _descend(columns, start, best, scheme, refit, SYMMETRIC_RTN_REFITS, scratch)
     reach = scheme.qmax - scheme.symmetric_zero_point
     for ratio in SYMMETRIC_RATIOS:
-        scale = scheme.store(np.maximum(amax * np.float32(ratio / reach), 1e-30))
+        scale = scheme.store(np.maximum(amax * np.float32(ratio / reach), np.float32(1e-30)))
         start = (scale, zero_point, no_offset)
-        _descend(rows, start, best, scheme, refit, SYMMETRIC_REFITS, scratch)
+        _descend(columns, start, best, scheme, refit, SYMMETRIC_REFITS, scratch)
     return best
 
 
-def _row_extremes(rows: np.ndarray, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row (min, max), or (-max|x|, max|x|) for a symmetric scheme; non-finite raises."""
-    if symmetric:
-        high = _row_reduce(np.abs(rows), np.maximum)
-        low = -high
-    else:
-        low, high = _row_reduce(rows, np.minimum), _row_reduce(rows, np.maximum)
-    if not (np.isfinite(low).all() and np.isfinite(high).all()):
-        raise q.NonFiniteWeightError("weight contains NaN or Inf")
-    return low, high
-
-
-def _search_int_rows(
-    rows: np.ndarray, rtn: Params, scheme: _IntScheme, extremes: tuple[np.ndarray, np.ndarray]
+def _search_int_columns(
+    columns: np.ndarray,
+    rtn: Params,
+    scheme: _IntScheme,
+    extremes: tuple[np.ndarray, np.ndarray],
 ) -> _Best:
     low, high = extremes
     if scheme.symmetric_zero_point is None:
-        return _search_asymmetric(rows, rtn, scheme, low[:, None], high[:, None])
-    return _search_symmetric(rows, rtn, scheme, high[:, None])
+        return _search_asymmetric(columns, rtn, scheme, low[None, :], high[None, :])
+    return _search_symmetric(columns, rtn, scheme, high[None, :])
 
 
-def _encode_int_rows(
-    rows: np.ndarray, params: Sequence[np.ndarray], scheme: _IntScheme
+def _encode_int_columns(
+    columns: np.ndarray, params: Sequence[np.ndarray], scheme: _IntScheme
 ) -> np.ndarray:
-    """Codes of float32 rows for column parameters, computed exactly as the encoder
+    """Codes of float32 columns for row parameters, computed exactly as the encoder
     (`quantization.quantize_with_qparams`) does: ``clip(rint((x - o2) / s) + zp)``."""
     scale, zero_point, offset2 = params
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = rows - offset2 if offset2.any() else rows
+        values = columns - offset2 if offset2.any() else columns
         values = values / scale
     # rint: exact below 2^22; larger magnitudes stay beyond every code and clip the same
     values += _ROUNDER
@@ -344,60 +551,61 @@ def _encode_int_rows(
 # --------------------------------------------------------------------------- float formats
 
 
-def _float_errors(rows: np.ndarray, divisor: np.ndarray, element: np.dtype) -> np.ndarray:
-    """Squared error per block of ``element`` codes with a float32 ``divisor`` column."""
+def _float_errors(columns: np.ndarray, divisor: np.ndarray, element: np.dtype) -> np.ndarray:
+    """Squared error per block of ``element`` codes with a float32 ``divisor`` row."""
     top = np.float32(q._max_finite(element))
-    scaled = rows / divisor
+    scaled = columns / divisor
     np.clip(scaled, -top, top, out=scaled)
     residual = scaled.astype(element).astype(np.float32)
-    residual -= rows / divisor
-    return _row_dots(residual, residual) * np.square(divisor[:, 0], dtype=np.float64)
+    residual -= columns / divisor
+    return _block_dots(residual, residual) * np.square(divisor[0], dtype=np.float64)
 
 
-def _search_float_rows(
-    rows: np.ndarray, rtn: Params, element: np.dtype, storage: np.dtype
+def _search_float_columns(
+    columns: np.ndarray, rtn: Params, element: np.dtype, storage: np.dtype
 ) -> _Best:
     """Float scale: a few ratios of the RTN scale, stored in the weight's type."""
     rtn_scale = rtn[0]
-    best = _Best(_float_errors(rows, rtn_scale.astype(np.float32), element), [rtn_scale])
+    best = _Best(_float_errors(columns, rtn_scale.astype(np.float32), element), [rtn_scale])
     max_finite = q._max_finite(element)
     for ratio in FP8_RATIOS[1:]:
         wanted = rtn_scale.astype(np.float64) * ratio
         scale = q.limit_scale(q._store_scale(wanted, storage), max_finite)
-        best.offer(_float_errors(rows, scale.astype(np.float32), element), [scale])
+        best.offer(_float_errors(columns, scale.astype(np.float32), element), [scale])
     return best
 
 
-def _search_mx_rows(rows: np.ndarray, rtn: Params, element: np.dtype) -> _Best:
+def _search_mx_columns(columns: np.ndarray, rtn: Params, element: np.dtype) -> _Best:
     """MX: the OCP exponent, or one below it (never below the E8M0 minimum)."""
     scale = rtn[0]
     bits = scale.view(np.uint8)
-    best = _Best(_float_errors(rows, q._divisor(scale, np.dtype(np.float32)), element), [scale])
+    divisor = q._divisor(scale, np.dtype(np.float32))
+    best = _Best(_float_errors(columns, divisor, element), [scale])
     lowered = (
         np.maximum(bits.astype(np.int16) - 1, 0).astype(np.uint8).view(ml_dtype("float8_e8m0fnu"))
     )
     divisor = q._divisor(lowered, np.dtype(np.float32))
-    best.offer(_float_errors(rows, divisor, element), [lowered])
+    best.offer(_float_errors(columns, divisor, element), [lowered])
     return best
 
 
 # --------------------------------------------------------------------------- driver
 
 
-RowSearch = Callable[[np.ndarray, Params], _Best]
-RowErrors = Callable[[np.ndarray, Sequence[np.ndarray]], np.ndarray]
+BlockSearch = Callable[[np.ndarray, Params], _Best]
+BlockErrors = Callable[[np.ndarray, Sequence[np.ndarray]], np.ndarray]
 
 
-def _columns(params: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
-    return [None if p is None else p.reshape(-1, 1) for p in params]
+def _as_rows(params: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    return [None if p is None else p.reshape(1, -1) for p in params]
 
 
 def _search_blockwise(
     weight: np.ndarray,
     param_shape: tuple[int, ...],
     rtn: Callable[[], Params],
-    search: RowSearch,
-    errors: RowErrors,
+    search: BlockSearch,
+    errors: BlockErrors,
     rtn_in_chunks: bool = False,
     encode: Callable[[np.ndarray, list[np.ndarray]], np.ndarray] | None = None,
     out: np.ndarray | None = None,
@@ -405,7 +613,7 @@ def _search_blockwise(
     """Run ``search`` over the blocks of ``weight`` chunk by chunk.
 
     Returns the parameter-shaped results and whether ``out`` (the weight's shape) was filled
-    with ``encode(rows, best parameters)`` chunk by chunk (not for sampled searches).
+    with ``encode(columns, best parameters)`` chunk by chunk (not for sampled searches).
     ``rtn()`` gives the RTN parameters (parameter shaped) every search starts from; with
     ``rtn_in_chunks`` the search derives them from each chunk itself (the same values, one
     pass over the weight less) and gets None. ``errors`` gives the squared error per block of
@@ -416,9 +624,9 @@ def _search_blockwise(
     row_elements = max(1, int(np.prod(weight.shape[1:], dtype=np.int64)))
     block_rows = layout.blocks[0]
     if block_rows * row_elements > CHUNK_ELEMENTS and layout.param_shape[0] == 1:
-        found = _search_sampled(weight, layout, _columns(rtn()), search, errors)
+        found = _search_sampled(weight, layout, _as_rows(rtn()), search, errors)
         return [p.reshape(param_shape) for p in found], False
-    flat_rtn = None if rtn_in_chunks else _columns(rtn())
+    flat_rtn = None if rtn_in_chunks else _as_rows(rtn())
     step = max(block_rows, (CHUNK_ELEMENTS // row_elements) // block_rows * block_rows)
     per_row_group = int(np.prod(layout.param_shape[1:], dtype=np.int64))
     out_view = None if out is None or encode is None else out.reshape(weight.shape)
@@ -429,32 +637,26 @@ def _search_blockwise(
         count = blocked.shape[0] * per_row_group
         chunk_rtn = None
         if flat_rtn is not None:
-            chunk_rtn = tuple(None if p is None else p[first : first + count] for p in flat_rtn)
-        rows = _gather(blocked)
-        params = search(rows, chunk_rtn).params  # type: ignore[arg-type]
+            chunk_rtn = tuple(None if p is None else p[:, first : first + count] for p in flat_rtn)
+        columns = _gather(blocked)
+        params = search(columns, chunk_rtn).params  # type: ignore[arg-type]
         if out_view is not None and encode is not None:
-            _scatter(encode(rows, params), layout.blocked(out_view[start : start + step]))
+            _scatter(encode(columns, params), layout.blocked(out_view[start : start + step]))
         return params
 
     results = q._map_chunks(work, range(0, weight.shape[0], step))  # type: ignore[arg-type]
-    found = [np.concatenate(parts).reshape(param_shape) for parts in zip(*results, strict=True)]
+    found = [
+        np.concatenate(parts, axis=1).reshape(param_shape) for parts in zip(*results, strict=True)
+    ]
     return found, out_view is not None
-
-
-def _scatter(rows: np.ndarray, blocked: np.ndarray) -> None:
-    """Write ``(blocks, elements)`` rows (as `_gather` made them) into a blocked view."""
-    rank = blocked.ndim // 2
-    order = tuple(range(0, 2 * rank, 2)) + tuple(range(1, 2 * rank, 2))
-    transposed = tuple(blocked.shape[a] for a in order)
-    np.copyto(blocked, np.transpose(rows.reshape(transposed), np.argsort(order)), "unsafe")
 
 
 def _search_sampled(
     weight: np.ndarray,
     layout: q._Blocking,
     flat_rtn: list[np.ndarray | None],
-    search: RowSearch,
-    errors: RowErrors,
+    search: BlockSearch,
+    errors: BlockErrors,
 ) -> list[np.ndarray]:
     """Blocks spanning all of axis 0: search on evenly strided rows, then keep per block the
     result or RTN, whichever has the smaller error over all elements."""
@@ -464,14 +666,14 @@ def _search_sampled(
     sample_layout = q._Blocking(sample.shape, layout.param_shape)
     found = search(_gather(sample_layout.blocked(sample)), tuple(flat_rtn)).params  # type: ignore[arg-type]
     rtn = [p for p in flat_rtn if p is not None]
-    found_error = np.zeros(rtn[0].shape[0])
-    rtn_error = np.zeros(rtn[0].shape[0])
+    found_error = np.zeros(rtn[0].shape[1])
+    rtn_error = np.zeros(rtn[0].shape[1])
     step = max(1, CHUNK_ELEMENTS // row_elements)
     for start in range(0, weight.shape[0], step):
-        rows = _gather(layout.blocked(np.asarray(weight[start : start + step])))
-        found_error += errors(rows, found)
-        rtn_error += errors(rows, flat_rtn)  # type: ignore[arg-type]
-    keep_rtn = (rtn_error <= found_error)[:, None]
+        columns = _gather(layout.blocked(np.asarray(weight[start : start + step])))
+        found_error += errors(columns, found)
+        rtn_error += errors(columns, flat_rtn)  # type: ignore[arg-type]
+    keep_rtn = rtn_error <= found_error
     merged = []
     for new, old in zip(found, flat_rtn[: len(found)], strict=True):
         kept = np.zeros_like(new) if old is None else old.astype(new.dtype)  # RTN: no offset2
@@ -499,21 +701,21 @@ def _search_int(
         scale, zero_point = q.choose_qparams_int(weight, n_bits, signed, symmetric, block_shape)
         return scale, zero_point, None
 
-    def search(rows: np.ndarray, chunk_rtn: Params | None) -> _Best:
-        extremes = _row_extremes(rows, symmetric)
-        if chunk_rtn is None:  # min/max of float32 rows: what choose_qparams_int reduces
+    def search(columns: np.ndarray, chunk_rtn: Params | None) -> _Best:
+        extremes = _block_extremes(columns, symmetric)
+        if chunk_rtn is None:  # min/max of float32 values: what choose_qparams_int reduces
             scale, zero_point = codec.derive(*extremes)
-            chunk_rtn = (scale[:, None], zero_point[:, None], None)
-        return _search_int_rows(rows, chunk_rtn, scheme, extremes)
+            chunk_rtn = (scale[None, :], zero_point[None, :], None)
+        return _search_int_columns(columns, chunk_rtn, scheme, extremes)
 
-    def errors(rows: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
+    def errors(columns: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
         scale, zp, offset2 = (None if p is None else p.astype(np.float32) for p in params)
-        return _int_errors(rows, scale, zp, offset2, scheme)[0]  # type: ignore[arg-type]
+        return _int_errors(columns, scale, zp, offset2, scheme)[0]  # type: ignore[arg-type]
 
-    def encode(rows: np.ndarray, params: list[np.ndarray]) -> np.ndarray:
-        return _encode_int_rows(rows, params, scheme)
+    def encode(columns: np.ndarray, params: list[np.ndarray]) -> np.ndarray:
+        return _encode_int_columns(columns, params, scheme)
 
-    exact_rows = weight.dtype != np.float64  # the rows are float32: exact for narrower types
+    exact_rows = weight.dtype != np.float64  # float32 values: exact for narrower types
     found, encoded = _search_blockwise(
         weight,
         param_shape,
@@ -591,13 +793,14 @@ def _search_float(
     def divisor(params: Sequence[np.ndarray]) -> np.ndarray:
         return q._divisor(params[0], np.dtype(np.float32))
 
-    def errors(rows: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
-        return _float_errors(rows, divisor(params), element)  # type: ignore[arg-type]
+    def errors(columns: np.ndarray, params: Sequence[np.ndarray | None]) -> np.ndarray:
+        return _float_errors(columns, divisor(params), element)  # type: ignore[arg-type]
 
-    if mx:
-        search: RowSearch = lambda rows, rtn: _search_mx_rows(rows, rtn, element)  # noqa: E731
-    else:
-        search = lambda rows, rtn: _search_float_rows(rows, rtn, element, storage)  # noqa: E731
+    def search(columns: np.ndarray, rtn: Params) -> _Best:
+        if mx:
+            return _search_mx_columns(columns, rtn, element)
+        return _search_float_columns(columns, rtn, element, storage)
+
     found, _ = _search_blockwise(
         weight, scale.shape, lambda: (scale, zero_point, None), search, errors
     )

@@ -201,3 +201,102 @@ def test_conv_weights_fused_equals_composed_and_beats_rtn(block_shape: tuple, sy
     rtn = quantize_int(weight, 4, True, symmetric, block_shape)
     ours, theirs = block_errors(weight, fused, block_shape), block_errors(weight, rtn, block_shape)
     assert np.all(ours <= theirs * (1 + 1e-5) + 1e-30)
+
+
+def _float32_probe_values() -> np.ndarray:
+    """Float32 values of every magnitude, every float16 midpoint and its neighbours, and the
+    special cases (overflow threshold, subnormals, signed zeros, inf, NaN with payloads)."""
+    rng = np.random.default_rng(11)
+    spread = (rng.standard_normal(200_000) * 10.0 ** rng.integers(-12, 7, 200_000)).astype(
+        np.float32
+    )
+    grid = np.arange(0x7C00, dtype=np.uint16).view(np.float16).astype(np.float64)
+    midpoints = ((grid[1:] + grid[:-1]) / 2).astype(np.float32)
+    special = np.array(
+        [
+            65504,
+            65519.996,
+            65520,
+            65536,
+            2**-14,
+            2**-15,
+            2**-24,
+            2**-25,
+            1.5 * 2**-25,
+            0.0,
+            -0.0,
+            1e-40,
+            3.4e38,
+            np.inf,
+            np.nan,
+        ],
+        np.float32,
+    )
+    payloads = np.array([0x7F800001, 0xFF800123, 0x7FC00001], np.uint32).view(np.float32)
+    up, down = np.float32(np.inf), np.float32(-np.inf)
+    values = np.concatenate(
+        [spread, midpoints, np.nextafter(midpoints, up), np.nextafter(midpoints, down), special]
+    )
+    return np.concatenate([values, -values, payloads])
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float16), BF16])
+def test_rounding_to_the_storage_type_is_astype_bit_for_bit(dtype: np.dtype) -> None:
+    values = _float32_probe_values()
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = values.astype(dtype).astype(np.float32)
+    got = search._round_to(values, dtype)
+    same = (got.view(np.uint32) == expected.view(np.uint32)) | (np.isnan(got) & np.isnan(expected))
+    assert same.all(), values[~same][:8]
+
+
+def _gaussian_quantizer_mse(levels: int, step: float) -> float:
+    """MSE of a centred uniform quantizer with ``levels`` levels on N(0, 1) (numerical)."""
+    x = np.linspace(-12, 12, 400_001)
+    density = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    codes = np.clip(np.rint(x / step + (levels - 1) / 2), 0, levels - 1)
+    restored = (codes - (levels - 1) / 2) * step
+    return float(np.sum((x - restored) ** 2 * density) * (x[1] - x[0]))
+
+
+@pytest.mark.parametrize("bits", range(1, 9))
+def test_the_gaussian_optimal_ranges_are_optimal(bits: int) -> None:
+    levels = 2**bits
+    step = search.GAUSSIAN_OPTIMAL_RANGE[bits - 1] / (levels - 1)
+    at = _gaussian_quantizer_mse(levels, step)
+    for factor in (0.99, 1.01):  # the tabulated step beats its neighbours
+        assert at < _gaussian_quantizer_mse(levels, step * factor)
+
+
+def test_the_starting_range_ratio() -> None:
+    # Blom: E[max of 128 N(0,1)] ~ inv_cdf((128 - 0.375) / 128.25) = inv_cdf(0.99708) = 2.5847
+    expected = 0.96 * 5.028 / (2 * 2.5847)
+    assert search._asymmetric_range_ratio(128, 16) == pytest.approx(expected, rel=1e-3)
+    # small blocks keep all but a third of a step; 8-bit grids the whole range
+    assert search._asymmetric_range_ratio(32, 16) == pytest.approx(1 - 1 / 45)
+    assert search._asymmetric_range_ratio(32, 256) == pytest.approx(1 - 1 / 765)
+    ratios = [search._asymmetric_range_ratio(n, 16) for n in (32, 128, 1024, 4096)]
+    assert ratios == sorted(ratios, reverse=True) and 0 < ratios[-1] < 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([8, 32, 128]))
+def test_the_closed_form_step_error_equals_the_residual_error(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    columns = (rng.standard_t(4, (n, 64)) * rng.uniform(1e-3, 1, 64)).astype(np.float32)
+    scheme = search._int_scheme(4, True, False, np.dtype(np.float16))
+    low, high = columns.min(0, keepdims=True), columns.max(0, keepdims=True)
+    start = search._stored_affine((high - low) / np.float32(15) * 0.9, low, scheme)
+    closed = search._AffineFit.of(columns, scheme)
+    assert closed.closed_form
+    direct = search._AffineFit.of(columns, scheme)
+    direct.closed_form = False
+    closed_error, closed_refit = closed.step(start)
+    direct_error, direct_refit = direct.step(start)
+    scale, _, offset2 = start
+    codes = np.clip(np.rint((columns - offset2) / scale), -8, 7)
+    reference = np.square(codes * scale.astype(np.float64) + offset2 - columns).sum(axis=0)
+    np.testing.assert_allclose(direct_error, reference, rtol=1e-5)
+    np.testing.assert_allclose(closed_error, reference, rtol=2e-3, atol=1e-9 * reference.max())
+    for a, b in zip(closed_refit, direct_refit, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -474,8 +474,15 @@ def _search_asymmetric(
     centred_low = centre - half_span
     best = _Best(np.full(columns.shape[1], np.inf), [])
     chosen = _Best(np.full(columns.shape[1], np.inf), [])  # the refit of each block's best start
-    for phase in ASYMMETRIC_PHASES:
-        start = _stored_affine(scale, centred_low + scale * np.float32(phase), scheme)
+    stored_scale = scheme.store(scale)
+    phases = np.array(ASYMMETRIC_PHASES, np.float32)[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        offsets = scheme.store(
+            centred_low + scale * phases - stored_scale * np.float32(scheme.qmin)
+        )
+    zero_point = np.zeros_like(stored_scale)
+    for offset2 in offsets:
+        start = (stored_scale, zero_point, offset2[None, :])
         error, refitted = fit.step(start)
         best.offer(error, start)
         chosen.offer(error, refitted)  # type: ignore[arg-type]

@@ -500,14 +500,12 @@ def _keep_rtn_unless_better(
     rtn_error = _int_errors(columns, *rtn_params, scheme, False, scratch)[0]
     if not best.params:
         return _Best(rtn_error, rtn_params)
-    codes = _encode_int_columns(columns, best.params, scheme)
-    scale, zero_point, offset2 = best.params
-    residual = np.subtract(codes, zero_point, out=scratch[0]) if zero_point.any() else codes
-    residual = np.multiply(residual, scale, out=scratch[0])
-    residual += offset2
-    residual -= columns
+    codes, quotients = _encode_with_quotients(columns, best.params, scheme)
+    residual = np.subtract(codes, quotients, out=quotients)
     with np.errstate(over="ignore", invalid="ignore"):
-        found_error = _block_dots(residual, residual).astype(np.float64)
+        found_error = _block_dots(residual, residual) * np.square(
+            best.params[0][0], dtype=np.float64
+        )
     keep_rtn = ~(found_error < rtn_error)
     if not keep_rtn.any():
         return _Best(found_error, list(best.params), codes)
@@ -583,16 +581,24 @@ def _encode_int_columns(
 ) -> np.ndarray:
     """Codes of float32 columns for row parameters, computed exactly as the encoder
     (`quantization.quantize_with_qparams`) does: ``clip(rint((x - o2) / s) + zp)``."""
+    return _encode_with_quotients(columns, params, scheme)[0]
+
+
+def _encode_with_quotients(
+    columns: np.ndarray, params: Sequence[np.ndarray], scheme: _IntScheme
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_encode_int_columns`'s codes and the quotients ``(x - o2) / s`` they round."""
     scale, zero_point, offset2 = params
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = columns - offset2 if offset2.any() else columns
-        values = values / scale
+        quotients = columns - offset2 if offset2.any() else columns
+        quotients = np.divide(quotients, scale, out=None if quotients is columns else quotients)
     # rint: exact below 2^22; larger magnitudes stay beyond every code and clip the same
-    values += _ROUNDER
-    values -= _ROUNDER
-    values += zero_point
-    np.clip(values, scheme.qmin, scheme.qmax, out=values)
-    return values
+    codes = quotients + _ROUNDER
+    codes -= _ROUNDER
+    if zero_point.any():
+        codes += zero_point
+    np.clip(codes, scheme.qmin, scheme.qmax, out=codes)
+    return codes, quotients
 
 
 # --------------------------------------------------------------------------- float formats

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from coreai_opt.numerics import quantization as q
-from coreai_opt.numerics.finite import ml_dtype
+from coreai_opt.numerics.finite import float_info, ml_dtype
 
 CHUNK_ELEMENTS = 1 << 18
 SAMPLE_ELEMENTS = 1 << 18
@@ -166,13 +166,7 @@ def _block_extremes(columns: np.ndarray, symmetric: bool) -> tuple[np.ndarray, n
 # float16's largest value is 65504; from 65520 up (half a step above it) values round to inf.
 _F16_OVERFLOW = np.float32(65520)
 _EXPONENT_BITS = np.uint32(0x7F800000)
-# 1.5 * 2^(e + 13) for a value in [2^e, 2^(e+1)): its last bit is worth 2^(e - 10), float16's
-# step there, so adding and subtracting it rounds to float16 (half to even). Its float32 bits
-# are the value's exponent bits plus 13 << 23, with the top mantissa bit set.
-_F16_ROUNDER_EXPONENT = np.uint32(13 << 23)
-_F16_ROUNDER_MANTISSA = np.uint32(0x00400000)
-# ... and at least 0.75, whose last bit is 2^-24: float16's subnormal step.
-_F16_SUBNORMAL_ROUNDER_BITS = np.uint32(0x3F400000)
+_TOP_MANTISSA_BIT = np.uint32(0x00400000)
 
 
 def _round_float32_bits(values: np.ndarray, dropped_bits: int) -> np.ndarray:
@@ -186,19 +180,34 @@ def _round_float32_bits(values: np.ndarray, dropped_bits: int) -> np.ndarray:
     return lowest_kept.view(np.float32)
 
 
-def _round_to_float16(values: np.ndarray) -> np.ndarray:
-    """Float32 values rounded to float16's grid, normal and subnormal alike, by adding and
-    subtracting a per-value power-of-two rounder; overflow and NaN fixed up after."""
+def _round_to_grid(values: np.ndarray, mantissa_bits: int, min_exponent: int) -> np.ndarray:
+    """Float32 values rounded, half to even, to the grid of a float format with
+    ``mantissa_bits`` stored mantissa bits and smallest normal exponent ``min_exponent``
+    (uniform below it: subnormals), with no upper limit (callers clip or handle overflow;
+    valid below 2^(104 + mantissa_bits) in magnitude).
+
+    A value in ``[2^e, 2^(e+1))`` is rounded by adding and subtracting ``1.5 * 2^(e + 23 -
+    mantissa_bits)``, whose last bit is worth the format's step there; the rounder's bits are
+    the value's exponent bits plus ``(23 - mantissa_bits) << 23`` with the top mantissa bit
+    set, and at least the rounder of the subnormal step.
+    """
+    shift = np.uint32((23 - mantissa_bits) << 23)
+    subnormal = np.float32(1.5 * 2.0 ** (min_exponent - mantissa_bits + 23))
     rounder = values.view(np.uint32) & _EXPONENT_BITS
-    rounder += _F16_ROUNDER_EXPONENT
-    rounder |= _F16_ROUNDER_MANTISSA
-    np.maximum(rounder, _F16_SUBNORMAL_ROUNDER_BITS, out=rounder)
+    rounder += shift
+    rounder |= _TOP_MANTISSA_BIT
+    np.maximum(rounder, subnormal.view(np.uint32), out=rounder)
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore", over="ignore"):
         rounded = magnitude + rounder.view(np.float32)
         rounded -= rounder.view(np.float32)
-    np.copysign(rounded, values, out=rounded)
-    special = ~(magnitude < _F16_OVERFLOW)  # overflow, inf, NaN
+    return np.copysign(rounded, values, out=rounded)
+
+
+def _round_to_float16(values: np.ndarray) -> np.ndarray:
+    """Float32 values rounded to float16 (and back), overflow to inf and NaN kept."""
+    rounded = _round_to_grid(values, 10, -14)
+    special = ~(np.abs(values) < _F16_OVERFLOW)  # overflow, inf, NaN
     if special.any():
         overflowed = np.where(np.isnan(values), values, np.copysign(np.inf, values))
         rounded = np.where(special, overflowed.astype(np.float32), rounded)
@@ -605,12 +614,17 @@ def _encode_with_quotients(
 
 
 def _float_errors(columns: np.ndarray, divisor: np.ndarray, element: np.dtype) -> np.ndarray:
-    """Squared error per block of ``element`` codes with a float32 ``divisor`` row."""
-    top = np.float32(q._max_finite(element))
-    scaled = columns / divisor
-    np.clip(scaled, -top, top, out=scaled)
-    residual = scaled.astype(element).astype(np.float32)
-    residual -= columns / divisor
+    """Squared error per block of ``element`` codes with a float32 ``divisor`` row.
+
+    The codes are the quotients clipped to the element type's range and rounded to its grid
+    in float32 arithmetic (what ``astype(element)`` gives there, tested; ml_dtypes converts
+    element by element, several times slower)."""
+    info = float_info(element)
+    top = np.float32(info.max)
+    quotients = columns / divisor
+    codes = np.clip(quotients, -top, top)
+    codes = _round_to_grid(codes, int(info.nmant), int(info.minexp))
+    residual = np.subtract(codes, quotients, out=codes)
     return _block_dots(residual, residual) * np.square(divisor[0], dtype=np.float64)
 
 

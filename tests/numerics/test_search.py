@@ -161,7 +161,7 @@ def test_search_rejects_non_finite_weights() -> None:
     seed=st.integers(0, 2**32 - 1),
     symmetric=st.booleans(),
     signed=st.booleans(),
-    block_shape=st.sampled_from([(1, 8), (1, 0), (4, 0), (2, 16), (0, 0)]),
+    block_shape=st.sampled_from([(1, 8), (1, 2), (1, 0), (4, 0), (2, 16), (0, 0)]),
     dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32), np.dtype(np.float64)]),
     chunk=st.sampled_from([64, 1 << 16]),
 )
@@ -300,3 +300,33 @@ def test_the_closed_form_step_error_equals_the_residual_error(seed: int, n: int)
     np.testing.assert_allclose(closed_error, reference, rtol=2e-3, atol=1e-9 * reference.max())
     for a, b in zip(closed_refit, direct_refit, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn"])
+def test_rounding_to_a_float8_or_float4_grid_is_astype_bit_for_bit(name: str) -> None:
+    element = np.dtype(getattr(ml_dtypes, name))
+    info = ml_dtypes.finfo(element)
+    top = np.float32(info.max)
+    codes = np.arange(1 << (8 * element.itemsize), dtype=np.uint8)
+    if name == "float4_e2m1fn":
+        codes = codes[:16]
+    grid = np.unique(codes.view(np.uint8).astype(np.uint8).view(element).astype(np.float64))
+    grid = grid[np.isfinite(grid)]
+    midpoints = ((grid[1:] + grid[:-1]) / 2).astype(np.float32)
+    rng = np.random.default_rng(5)
+    spread = (rng.standard_normal(100_000) * 10.0 ** rng.integers(-8, 4, 100_000)).astype(
+        np.float32
+    )
+    values = np.concatenate(
+        [
+            spread,
+            midpoints,
+            np.nextafter(midpoints, np.float32(np.inf)),
+            np.nextafter(midpoints, np.float32(-np.inf)),
+            np.array([0.0, -0.0, top, -top], np.float32),
+        ]
+    )
+    values = np.clip(values, -top, top)  # the search clips before rounding
+    expected = values.astype(element).astype(np.float32)
+    got = search._round_to_grid(values, int(info.nmant), int(info.minexp))
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))

@@ -388,9 +388,9 @@ class _AffineFit:
             closed_form,
         )
 
-    def step(self, params: Params, refit: bool = True) -> tuple[np.ndarray, Params | None]:
+    def evaluate(self, params: Params) -> tuple[np.ndarray, _CodeSums]:
         """Error per block of ``params`` (row parameters: scale, zero point 0, offset2), and
-        the least-squares refit of the codes they give (if asked)."""
+        the sums of the codes they give (what `refit` needs)."""
         scale, _, offset2 = params
         assert offset2 is not None
         scaled, codes = self.scratch
@@ -416,7 +416,7 @@ class _AffineFit:
             reach = np.float32(max(-self.scheme.qmin, self.scheme.qmax))
             valid = (scale[0] * reach + np.abs(offset2[0]) <= self.limit) & (scale[0] > 0)
         error[~valid] = np.inf
-        return error, self.refit(sums) if refit else None
+        return error, sums
 
     def refit(self, sums: _CodeSums) -> Params:
         """Least-squares (scale, offset2) of ``x ≈ scale * code + offset2`` for fixed codes,
@@ -433,10 +433,10 @@ class _AffineFit:
     def descend(self, params: Params, steps: int, best: _Best) -> None:
         """Offer ``params`` and ``steps`` successive refits of them to ``best``."""
         for step in range(steps + 1):
-            error, refitted = self.step(params, refit=step < steps)
+            error, sums = self.evaluate(params)
             best.offer(error, params)
-            if refitted is not None:
-                params = refitted
+            if step < steps:
+                params = self.refit(sums)
 
 
 @functools.lru_cache(maxsize=64)
@@ -482,7 +482,7 @@ def _search_asymmetric(
         centre = (low + high) / 2
     centred_low = centre - half_span
     best = _Best(np.full(columns.shape[1], np.inf), [])
-    chosen = _Best(np.full(columns.shape[1], np.inf), [])  # the refit of each block's best start
+    chosen = _Best(np.full(columns.shape[1], np.inf), [])  # code sums of each block's best start
     stored_scale = scheme.store(scale)
     phases = np.array(ASYMMETRIC_PHASES, np.float32)[:, None]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -492,10 +492,10 @@ def _search_asymmetric(
     zero_point = np.zeros_like(stored_scale)
     for offset2 in offsets:
         start = (stored_scale, zero_point, offset2[None, :])
-        error, refitted = fit.step(start)
+        error, sums = fit.evaluate(start)
         best.offer(error, start)
-        chosen.offer(error, refitted)  # type: ignore[arg-type]
-    fit.descend(tuple(chosen.params), ASYMMETRIC_REFITS, best)  # type: ignore[arg-type]
+        chosen.offer(error, (sums.codes, sums.squares, sums.cross))
+    fit.descend(fit.refit(_CodeSums(*chosen.params)), ASYMMETRIC_REFITS, best)
     return _keep_rtn_unless_better(columns, best, rtn, scheme, fit.scratch)
 
 

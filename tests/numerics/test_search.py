@@ -291,8 +291,9 @@ def test_the_closed_form_step_error_equals_the_residual_error(seed: int, n: int)
     assert closed.closed_form
     direct = search._AffineFit.of(columns, scheme)
     direct.closed_form = False
-    closed_error, closed_refit = closed.step(start)
-    direct_error, direct_refit = direct.step(start)
+    closed_error, closed_sums = closed.evaluate(start)
+    direct_error, direct_sums = direct.evaluate(start)
+    closed_refit, direct_refit = closed.refit(closed_sums), direct.refit(direct_sums)
     scale, _, offset2 = start
     codes = np.clip(np.rint((columns - offset2) / scale), -8, 7)
     reference = np.square(codes * scale.astype(np.float64) + offset2 - columns).sum(axis=0)

@@ -76,6 +76,8 @@ def check_divisible(shape: tuple[int, ...], blocks: list[int]) -> None:
 
 
 ALGORITHMS = ("rtn", "mse", "gptq")
+GPTQ_PARAMS = ("rtn", "mse")
+"""`gptq_params`: round-to-nearest's group parameters (default) or the MSE search's."""
 SPARSE_SCALES = ("per_tensor", "per_channel")
 SPARSE_PER_CHANNEL_DTYPES = (DType.INT8, DType.FP8_E4M3FN, DType.FP8_E5M2)
 
@@ -364,6 +366,11 @@ class QuantizePass(CompressionPass):
     )
     sequential: bool = option(
         False, "gptq: each weight's statistics taken with the earlier weights quantized"
+    )
+    gptq_params: str = option(
+        "rtn",
+        "gptq: group parameters of rtn (round-to-nearest) or mse (the search: float offset2)",
+        GPTQ_PARAMS,
     )
     sparse_scale: str = option(
         "per_tensor",

@@ -14,13 +14,17 @@ the columns not yet rounded through ``H⁻¹`` (``H = 2 XᵀX``), so they absorb
   *lazy batches* (128 columns, a multiple of the group size): the error of a batch reaches
   the later columns in one matrix product.
 - Quantization parameters are those of round-to-nearest (``quantize_int``: the same scales,
-  zero points, rounding and clipping), computed from the weight as GPTQ sees it. Parameters
+  zero points, rounding and clipping), computed from the weight as GPTQ sees it; or, with
+  ``IntegerScheme.search``, those of the data-free MSE search (``quantize_int_mse``: a
+  scale, a zero point and a float ``offset2`` per group, codes
+  ``clip(rint((w − offset2) / s) + zp)`` over the dtype's whole code range). Parameters
   shared along the input axis (per tensor, per channel, per grouped channel) come from the
   original weight. Per-block groups choose theirs when the group starts, from the group's
   columns as earlier errors left them; with ``act_order`` (columns in decreasing ``H_jj``)
   groups are no longer visited in order, so every group's parameters are fixed first, from
   the original weight (the layout ``blockwise_shift_scale`` needs: contiguous groups).
-- With ``H = I`` nothing is spread, and the result equals round-to-nearest exactly.
+- With ``H = I`` nothing is spread, and the result equals round-to-nearest (with ``search``:
+  ``quantize_int_mse``) exactly.
 
 Everything is float64 except the rounding step itself, which divides in the dtype
 round-to-nearest uses (float32 for 16- and 32-bit weights), so codes agree with it.
@@ -38,6 +42,7 @@ from coreai_opt.numerics.quantization import (
     integer_range,
     quantize_int,
 )
+from coreai_opt.numerics.search import quantize_int_mse
 
 LAZY_BATCH = 128
 """Columns per lazy batch (rounded up to a multiple of the group size)."""
@@ -55,11 +60,23 @@ class IntegerScheme:
     clip_search: bool = False
     """Choose each group's range by the clip search (`searched_parameters`), its squared
     error weighted per column by ``diag(H)``."""
+    search: bool = False
+    """Take each group's (scale, zero point, offset2) from the data-free MSE search
+    (``search_qparams_int``, as ``quantize<algorithm=mse>``) instead of round-to-nearest."""
+
+    def __post_init__(self) -> None:
+        if self.search and self.clip_search:
+            raise GptqError("the clip search and the MSE search parameters exclude each other")
 
     @property
     def group_size(self) -> int:
         """Columns sharing parameters (0: all of them)."""
         return self.block_shape[1]
+
+    @property
+    def code_range(self) -> tuple[int, int]:
+        """Smallest and largest code: the search uses the dtype's whole range."""
+        return integer_range(self.n_bits, self.signed, self.symmetric and not self.search)
 
     def parameters(
         self,
@@ -68,8 +85,10 @@ class IntegerScheme:
         importance: np.ndarray | None = None,
     ) -> QuantizedTensor:
         """Parameters (with codes) of ``weight`` (weight dtype) for ``block_shape``:
-        round-to-nearest's, or the clip search's (column errors weighted by
-        ``importance``)."""
+        round-to-nearest's, the clip search's (column errors weighted by ``importance``)
+        or the MSE search's (``quantize_int_mse``: ``offset2`` set)."""
+        if self.search:
+            return quantize_int_mse(weight, self.n_bits, self.signed, self.symmetric, block_shape)
         if self.clip_search:
             return searched_parameters(weight, self, block_shape, importance)
         return quantize_int(weight, self.n_bits, self.signed, self.symmetric, block_shape)
@@ -163,24 +182,33 @@ def inverse_cholesky_upper(hessian: np.ndarray) -> np.ndarray:
 
 
 def round_columns(
-    values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, scheme: IntegerScheme
+    values: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    scheme: IntegerScheme,
+    offset2: np.ndarray | None = None,
 ) -> np.ndarray:
     """Codes of ``values`` (float64) with parameters of the same shape:
-    ``clip(rint(v / scale) + zero_point)``, divided in ``scale``'s compute dtype."""
+    ``clip(rint((v − offset2) / scale) + zero_point)``, computed in ``scale``'s compute
+    dtype as the encoder (``quantize_with_qparams``) does."""
     compute = np.float64 if scale.dtype == np.float64 else np.float32
-    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
-    codes = np.rint(values.astype(compute) / scale.astype(compute))
+    low, high = scheme.code_range
+    shifted = values.astype(compute)
+    if offset2 is not None:
+        shifted = shifted - offset2.astype(compute)
+    codes = np.rint(shifted / scale.astype(compute))
     codes += zero_point.astype(compute)
     return np.clip(codes, low, high)
 
 
 @dataclass
 class GroupParameters:
-    """Scale and zero point per row and group ([rows, groups]); ``fixed`` when all are
-    chosen up front, else filled as groups start."""
+    """Scale, zero point and offset2 (None: zero) per row and group ([rows, groups]);
+    ``fixed`` when all are chosen up front, else filled as groups start."""
 
     scale: np.ndarray
     zero_point: np.ndarray
+    offset2: np.ndarray | None
     fixed: bool
 
     @classmethod
@@ -188,17 +216,46 @@ class GroupParameters:
         cls, weight: np.ndarray, scheme: IntegerScheme, importance: np.ndarray
     ) -> GroupParameters:
         """Every group's parameters from the original weight."""
-        quantized = scheme.parameters(weight, scheme.block_shape, importance)
-        rows = weight.shape[0]
-        repeat = rows // quantized.scale.shape[0]
-        scale = np.repeat(quantized.scale, repeat, axis=0)
-        zero_point = np.repeat(quantized.offset, repeat, axis=0)
-        return cls(scale, zero_point, fixed=True)
+        found = scheme.parameters(weight, scheme.block_shape, importance)
+        scale, zero_point, offset2 = found.scale, found.offset, found.offset2
+        if scheme.search and offset2 is None:
+            offset2 = np.zeros_like(scale)
+        repeat = weight.shape[0] // scale.shape[0]
+        if offset2 is not None:
+            offset2 = np.repeat(offset2, repeat, axis=0)
+        return cls(
+            np.repeat(scale, repeat, axis=0),
+            np.repeat(zero_point, repeat, axis=0),
+            offset2,
+            fixed=True,
+        )
 
-    def stored(self, rows: int, scheme: IntegerScheme) -> tuple[np.ndarray, np.ndarray]:
-        """(scale, offset1) in the parameter shape of ``scheme.block_shape``."""
+    @classmethod
+    def empty(cls, weight: np.ndarray, scheme: IntegerScheme) -> GroupParameters:
+        """Room for every group's parameters, chosen as the sweep reaches the groups."""
+        shape = (weight.shape[0], weight.shape[1] // scheme.group_size)
+        offset2 = np.zeros(shape, weight.dtype) if scheme.search else None
+        return cls(np.empty(shape, weight.dtype), np.empty(shape, np.int64), offset2, False)
+
+    def choose(
+        self, g: int, columns: np.ndarray, scheme: IntegerScheme, importance: np.ndarray
+    ) -> None:
+        """Group ``g``'s parameters from its columns ([rows, group], weight dtype)."""
+        found = scheme.parameters(columns, (scheme.block_shape[0], 0), importance)
+        scale, zero_point, offset2 = found.scale, found.offset, found.offset2
+        repeat = columns.shape[0] // scale.shape[0]
+        self.scale[:, g] = np.repeat(scale[:, 0], repeat)
+        self.zero_point[:, g] = np.repeat(zero_point[:, 0], repeat)
+        if self.offset2 is not None and offset2 is not None:
+            self.offset2[:, g] = np.repeat(offset2[:, 0], repeat)
+
+    def stored(
+        self, rows: int, scheme: IntegerScheme
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(scale, offset1, offset2 or None) in the parameter shape of ``scheme.block_shape``."""
         step = scheme.block_shape[0] or rows
-        return self.scale[::step].copy(), self.zero_point[::step].copy()
+        offset2 = None if self.offset2 is None else self.offset2[::step].copy()
+        return self.scale[::step].copy(), self.zero_point[::step].copy(), offset2
 
 
 def gptq_quantize(
@@ -228,10 +285,7 @@ def gptq_quantize(
     if scheme.group_size == 0 or act_order:
         params = GroupParameters.up_front(weight, scheme, importance)
     else:
-        shape = (rows, cols // group)
-        params = GroupParameters(
-            np.empty(shape, weight.dtype), np.empty(shape, np.int64), fixed=False
-        )
+        params = GroupParameters.empty(weight, scheme)
     # transposed ([cols, rows], C order): a column of the weight is a contiguous row here
     work = np.array(weight[:, order].T, dtype=np.float64, order="C")
     codes = np.empty((cols, rows), dtype=np.int64)
@@ -245,8 +299,10 @@ def gptq_quantize(
     data_dtype = np.int8 if scheme.signed else np.uint8
     restored = np.empty((rows, cols), dtype=data_dtype)
     restored[:, order] = codes.T
-    scale, offset = params.stored(rows, scheme)
-    return QuantizedTensor(restored, scale, offset.astype(data_dtype))
+    scale, offset, offset2 = params.stored(rows, scheme)
+    if offset2 is not None and not offset2.any():
+        offset2 = None
+    return QuantizedTensor(restored, scale, offset.astype(data_dtype), offset2)
 
 
 def quantize_batch(
@@ -271,15 +327,15 @@ def quantize_batch(
         g = original // group
         if not params.fixed and original % group == 0:
             columns = work[column : column + group].T.astype(params.scale.dtype)
-            weights = importance[column : column + group]
-            chosen = scheme.parameters(columns, (scheme.block_shape[0], 0), weights)
-            params.scale[:, g] = chosen.scale[:, 0]
-            params.zero_point[:, g] = chosen.offset[:, 0]
+            params.choose(g, columns, scheme, importance[column : column + group])
         scale, zero_point = params.scale[:, g], params.zero_point[:, g]
+        offset2 = None if params.offset2 is None else params.offset2[:, g]
         value = work[column]
-        code = round_columns(value, scale, zero_point, scheme)
+        code = round_columns(value, scale, zero_point, scheme, offset2)
         codes[column] = code
         dequantized = (code - zero_point) * scale.astype(np.float64)
+        if offset2 is not None:
+            dequantized += offset2.astype(np.float64)
         error = (value - dequantized) / factor[column, column]
         work[column + 1 : stop] -= np.outer(factor[column, column + 1 : stop], error)
         errors[column - start] = error

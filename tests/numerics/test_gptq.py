@@ -17,6 +17,7 @@ from coreai_opt.numerics.gptq import (
     layer_error,
 )
 from coreai_opt.numerics.quantization import integer_range, quantize_int
+from coreai_opt.numerics.search import quantize_int_mse, search_qparams_int
 
 SCHEMES = {
     "per_tensor": (0, 0),
@@ -330,3 +331,180 @@ def test_the_clip_search_clips_an_outlier() -> None:
     assert searched.data[0, -1] == 7
     plain = scheme.parameters(weight, (1, 0))  # unweighted: the outlier's error counts
     assert plain.scale[0, 0] > searched.scale[0, 0]
+
+
+# --------------------------------------------------------------------------- search parameters
+
+
+def slow_search_gptq(
+    weight: np.ndarray, hessian: np.ndarray, scheme: IntegerScheme, damp: float, act_order: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`slow_gptq` with the MSE search's parameters: per-block groups (no act_order) search
+    their columns as the earlier errors left them; otherwise every group's parameters come
+    from the original weight. Codes ``clip(rint((w − o2) / s) + zp)`` over the whole code
+    range. Returns (codes, scale, zero point, offset2) per element."""
+    rows, cols = weight.shape
+    low, high = integer_range(scheme.n_bits, scheme.signed, symmetric=False)
+    group = scheme.group_size or cols
+    h = np.array(hessian, dtype=np.float64)
+    h[np.diag_indices(cols)] = np.where(np.diag(h) == 0, 1.0, np.diag(h))
+    h += damp * np.mean(np.diag(h)) * np.eye(cols)
+    order = list(np.argsort(-np.diag(h), kind="stable")) if act_order else list(range(cols))
+    w = np.array(weight, dtype=np.float64)
+    h_inverse = np.linalg.inv(h)
+    codes, scales, zeros, shifts = (np.zeros((rows, cols)) for _ in range(4))
+    fixed_params = act_order or scheme.group_size == 0
+    if fixed_params:
+        found = search_qparams_int(
+            weight, scheme.n_bits, scheme.signed, scheme.symmetric, scheme.block_shape
+        )
+        full = [repeat_blocks(p, weight.shape).astype(np.float64) for p in found]
+    remaining = list(order)
+    for j in order:
+        if not fixed_params and j % group == 0:
+            found = search_qparams_int(
+                w[:, j : j + group].astype(weight.dtype),
+                scheme.n_bits,
+                scheme.signed,
+                scheme.symmetric,
+                (scheme.block_shape[0], 0),
+            )
+            for c in range(j, j + group):
+                for target, p in zip((scales, zeros, shifts), found, strict=True):
+                    target[:, c] = np.repeat(p[:, 0], rows // p.shape[0])
+        elif fixed_params:
+            scales[:, j], zeros[:, j], shifts[:, j] = (p[:, j] for p in full)
+        compute = np.float32 if weight.dtype != np.float64 else np.float64
+        scale = scales[:, j].astype(weight.dtype)
+        shift = shifts[:, j].astype(weight.dtype)
+        value = w[:, j].astype(compute) - shift.astype(compute)
+        q = np.clip(np.rint(value / scale.astype(compute)) + zeros[:, j], low, high)
+        codes[:, j] = q
+        dequantized = (q - zeros[:, j]) * scale.astype(np.float64) + shift.astype(np.float64)
+        remaining.remove(j)
+        error = (w[:, j] - dequantized) / h_inverse[j, j]
+        for k in remaining:
+            w[:, k] -= error * h_inverse[j, k]
+        h_inverse = h_inverse - np.outer(h_inverse[:, j], h_inverse[j, :]) / h_inverse[j, j]
+    return codes, scales, zeros, shifts
+
+
+def offset2_of(quantized) -> np.ndarray:
+    """A result's offset2 (zeros when it has none)."""
+    if quantized.offset2 is None:
+        return np.zeros(quantized.scale.shape, quantized.scale.dtype)
+    return quantized.offset2
+
+
+SEARCH_SCHEMES = [(4, True, False), (4, False, False), (4, True, True), (8, True, False)]
+
+
+@pytest.mark.parametrize("act_order", [False, True])
+@pytest.mark.parametrize("granularity", list(SCHEMES))
+@pytest.mark.parametrize("bits,signed,symmetric", SEARCH_SCHEMES)
+def test_search_parameters_match_a_slow_reference(
+    granularity, act_order, bits, signed, symmetric
+) -> None:
+    rng = np.random.default_rng(bits + 10 * act_order + 3 * symmetric)
+    weight = (rng.standard_normal((8, 48)) * 0.1).astype(np.float32)
+    hessian = correlated_hessian(rng, 48, 200)
+    scheme = IntegerScheme(bits, signed, symmetric, SCHEMES[granularity], search=True)
+    result = gptq_quantize(weight, hessian, scheme, damp=0.02, act_order=act_order)
+    codes, scales, zeros, shifts = slow_search_gptq(weight, hessian, scheme, 0.02, act_order)
+    np.testing.assert_array_equal(result.data, codes)
+    np.testing.assert_array_equal(repeat_blocks(result.scale, weight.shape), scales)
+    np.testing.assert_array_equal(repeat_blocks(result.offset, weight.shape), zeros)
+    np.testing.assert_array_equal(repeat_blocks(offset2_of(result), weight.shape), shifts)
+    if not symmetric:  # the search's offsets are continuous: offset2 is used
+        assert result.offset2 is not None and result.offset2.any()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.sampled_from([1, 4, 8]),
+    cols=st.sampled_from([16, 32, 64]),
+    bits=st.sampled_from([2, 4, 8]),
+    signed=st.booleans(),
+    symmetric=st.booleans(),
+    granularity=st.sampled_from(list(SCHEMES)),
+    act_order=st.booleans(),
+    dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32), np.float64]),
+    damp=st.sampled_from([0.0, 0.01, 0.5]),
+)
+def test_with_an_identity_hessian_gptq_with_search_parameters_is_the_search(
+    seed, rows, cols, bits, signed, symmetric, granularity, act_order, dtype, damp
+) -> None:
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((rows, cols)) * rng.uniform(1e-3, 10)).astype(dtype)
+    blocks = SCHEMES[granularity]
+    if rows % max(blocks[0], 1):
+        blocks = (1, blocks[1])
+    scheme = IntegerScheme(bits, signed, symmetric, blocks, search=True)
+    result = gptq_quantize(weight, np.eye(cols), scheme, damp=damp, act_order=act_order)
+    expected = quantize_int_mse(weight, bits, signed, symmetric, blocks)
+    np.testing.assert_array_equal(result.data, expected.data)
+    np.testing.assert_array_equal(result.scale, expected.scale)
+    np.testing.assert_array_equal(result.offset, expected.offset)
+    np.testing.assert_array_equal(offset2_of(result), offset2_of(expected))
+    assert result.data.dtype == expected.data.dtype
+    assert result.scale.dtype == expected.scale.dtype
+    assert offset2_of(result).dtype == offset2_of(expected).dtype
+
+
+def test_the_two_searches_exclude_each_other() -> None:
+    with pytest.raises(GptqError, match="exclude each other"):
+        IntegerScheme(4, True, False, (1, 16), clip_search=True, search=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    bits=st.sampled_from([2, 4, 8]),
+    symmetric=st.booleans(),
+    granularity=st.sampled_from(list(SCHEMES)),
+    act_order=st.booleans(),
+    dead=st.integers(0, 3),
+)
+def test_with_uncorrelated_inputs_search_gptq_is_the_search(
+    seed, bits, symmetric, granularity, act_order, dead
+) -> None:
+    """A diagonal H (uncorrelated inputs of any scales, some never active) spreads no error:
+    the greedy sweep then rounds every column with the search's parameters, whatever the
+    order, so the result is `quantize_int_mse`'s exactly."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((8, 32)) * 0.05).astype(np.float16)
+    diagonal = rng.uniform(0.01, 100, 32)
+    diagonal[rng.choice(32, dead, replace=False)] = 0
+    scheme = IntegerScheme(bits, True, symmetric, SCHEMES[granularity], search=True)
+    result = gptq_quantize(weight, np.diag(diagonal), scheme, damp=0.01, act_order=act_order)
+    expected = quantize_int_mse(weight, bits, True, symmetric, SCHEMES[granularity])
+    np.testing.assert_array_equal(result.data, expected.data)
+    np.testing.assert_array_equal(result.scale, expected.scale)
+    np.testing.assert_array_equal(offset2_of(result), offset2_of(expected))
+
+
+@pytest.mark.parametrize("act_order", [False, True])
+@pytest.mark.parametrize("granularity", list(SCHEMES))
+@pytest.mark.parametrize("bits,symmetric", [(4, True), (4, False), (8, False), (2, False)])
+def test_search_gptq_beats_the_search_alone_on_correlated_inputs(
+    granularity, act_order, bits, symmetric
+) -> None:
+    """On 32 x 128 weights and 512 correlated activation rows, GPTQ with the search's
+    parameters has a lower output error on those activations than `quantize_int_mse` for
+    every seed (measured: at most 0.66 of it), and well below on average. It is greedy and
+    carries no guarantee: over 3,000 random small cases (1-8 rows, 16-64 columns, 8-256
+    rows of activations, 2/4/8 bits) 1.6 % lost to the search alone, all but 3 of them with
+    16 or 32 columns, none at 4 or 8 bits with 64 columns (docs/quantization.md)."""
+    ratios = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        weight = (rng.standard_normal((32, 128)) * 0.05).astype(np.float16)
+        hessian = correlated_hessian(rng, 128, 512)
+        scheme = IntegerScheme(bits, True, symmetric, SCHEMES[granularity], search=True)
+        result = gptq_quantize(weight, hessian, scheme, act_order=act_order)
+        alone = quantize_int_mse(weight, bits, True, symmetric, SCHEMES[granularity])
+        gptq_error = layer_error(weight, result.dequantize(np.float64), hessian)
+        ratios.append(gptq_error / layer_error(weight, alone.dequantize(np.float64), hessian))
+    assert max(ratios) < 1
+    assert np.mean(ratios) < 0.7

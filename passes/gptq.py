@@ -75,6 +75,7 @@ GPTQ_ONLY_OPTIONS = (
     "calibration_mask",
     "act_order",
     "clip_search",
+    "refit",
 )
 
 
@@ -102,6 +103,13 @@ def validate_gptq_options(quantize: QuantizePass) -> None:
         if given:
             raise ValueError(f"option '{given[0]}' needs algorithm=gptq")
         return
+    if quantize.refit and quantize.gptq_params != "mse":
+        raise ValueError("option 'refit' needs gptq_params=mse (a float offset2 per block)")
+    if quantize.refit and quantize.granularity not in ("per_channel", "per_block"):
+        raise ValueError(
+            f"option 'refit' needs granularity per_channel or per_block (parameters of one "
+            f"row), got {quantize.granularity}"
+        )
     if quantize.clip_search and quantize.gptq_params == "mse":
         raise ValueError(
             "option 'clip_search' cannot be combined with gptq_params=mse (the search chooses "
@@ -324,6 +332,7 @@ def integer_scheme(
         (blocks[candidate.output_axis], blocks[candidate.input_axis]),
         quantize.clip_search,
         quantize.gptq_params == "mse",
+        quantize.refit,
     )
 
 

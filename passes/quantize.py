@@ -372,6 +372,9 @@ class QuantizePass(CompressionPass):
         "gptq: group parameters of rtn (round-to-nearest) or mse (the search: float offset2)",
         GPTQ_PARAMS,
     )
+    refit: bool = option(
+        False, "gptq: refit scales and offsets to the codes by least squares on the layer error"
+    )
     sparse_scale: str = option(
         "per_tensor",
         "Sparse values: per_tensor scale (Apple's form) or per_channel scale after densifying",

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coreai_opt.numerics.finite import float_info
 from coreai_opt.numerics.quantization import (
     QuantizedTensor,
     expand_blockwise,
@@ -63,10 +64,16 @@ class IntegerScheme:
     search: bool = False
     """Take each group's (scale, zero point, offset2) from the data-free MSE search
     (``search_qparams_int``, as ``quantize<algorithm=mse>``) instead of round-to-nearest."""
+    refit: bool = False
+    """After the sweep, refit every row's scales (and offsets) to the codes by least
+    squares on the layer error (`refit_parameters`); needs ``search`` and one row per
+    parameter block."""
 
     def __post_init__(self) -> None:
         if self.search and self.clip_search:
             raise GptqError("the clip search and the MSE search parameters exclude each other")
+        if self.refit and not (self.search and self.block_shape[0] == 1):
+            raise GptqError("the refit needs the search's parameters, one row per block")
 
     @property
     def group_size(self) -> int:
@@ -300,6 +307,9 @@ def gptq_quantize(
     restored = np.empty((rows, cols), dtype=data_dtype)
     restored[:, order] = codes.T
     scale, offset, offset2 = params.stored(rows, scheme)
+    if scheme.refit:
+        assert offset2 is not None
+        scale, offset2 = refit_parameters(weight, restored, scale, offset, offset2, h, scheme)
     if offset2 is not None and not offset2.any():
         offset2 = None
     return QuantizedTensor(restored, scale, offset.astype(data_dtype), offset2)
@@ -340,6 +350,91 @@ def quantize_batch(
         work[column + 1 : stop] -= np.outer(factor[column, column + 1 : stop], error)
         errors[column - start] = error
     return errors
+
+
+def group_sums(values: np.ndarray, group: int) -> np.ndarray:
+    """Sums over consecutive runs of ``group`` entries of the last axis."""
+    return values.reshape(*values.shape[:-1], -1, group).sum(axis=-1)
+
+
+def refit_parameters(
+    weight: np.ndarray,
+    codes: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    offset2: np.ndarray,
+    hessian: np.ndarray,
+    scheme: IntegerScheme,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset2) ([rows, groups], weight dtype) refitted to fixed ``codes``.
+
+    Row ``r`` dequantizes as ``ŵ_j = s_g (c_j − zp_g) + o_g`` on the columns ``j`` of group
+    ``g``: linear in ``θ = (s, o)``. The ``θ`` minimising the layer error
+    ``(w − ŵ)ᵀ H (w − ŵ)`` (``H`` the damped Hessian GPTQ used) solves the normal equations
+    ``(Aᵀ H A) θ = Aᵀ H w``, ``A`` the ``[cols, 2 groups]`` basis (centred codes, ones);
+    symmetric schemes refit ``s`` only (``o`` stays 0). A row keeps its new parameters if,
+    rounded to the weight dtype, they are positive, finite, cannot overflow it, and lower
+    the row's layer error; otherwise its old ones.
+    """
+    rows, cols = codes.shape
+    group = scheme.group_size or cols
+    groups = cols // group
+    centred = codes.astype(np.float64) - np.repeat(zero_point.astype(np.float64), group, axis=1)
+    w = weight.astype(np.float64)
+    bases = [centred] if scheme.symmetric else [centred, np.ones((rows, cols))]
+    wh = w @ hessian
+    size = len(bases) * groups
+    normal = np.empty((rows, size, size))
+    rhs = np.empty((rows, size))
+    for a, basis in enumerate(bases):
+        rhs[:, a * groups : (a + 1) * groups] = group_sums(basis * wh, group)
+        for g in range(groups):
+            columns = slice(g * group, (g + 1) * group)
+            reach = basis[:, columns] @ hessian[columns]  # Σ_{i∈g} u_i H_ij, [rows, cols]
+            for b, other in enumerate(bases):
+                normal[:, a * groups + g, b * groups : (b + 1) * groups] = group_sums(
+                    reach * other, group
+                )
+    ridge = 1e-12 * np.abs(np.einsum("rii->ri", normal)).max(axis=1)
+    normal[:, np.arange(size), np.arange(size)] += ridge[:, None]
+    try:
+        theta = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return scale, offset2
+    with np.errstate(over="ignore", invalid="ignore"):
+        new_scale = theta[:, :groups].astype(scale.dtype)
+        new_offset2 = (
+            np.zeros_like(offset2) if scheme.symmetric else theta[:, groups:].astype(offset2.dtype)
+        )
+    low, high = scheme.code_range
+    reach = np.maximum(zero_point.astype(np.float64) - low, high - zero_point.astype(np.float64))
+    bound = new_scale.astype(np.float64) * reach + np.abs(new_offset2.astype(np.float64))
+    limit = float(float_info(scale.dtype).max)
+    valid = (
+        (new_scale.astype(np.float64) > 0).all(axis=1)
+        & np.isfinite(new_offset2.astype(np.float64)).all(axis=1)
+        & (bound <= limit).all(axis=1)
+    )
+    old_error = row_errors(w, centred, scale, offset2, hessian, group)
+    new_error = row_errors(w, centred, new_scale, new_offset2, hessian, group)
+    keep = (valid & (new_error < old_error))[:, None]
+    return np.where(keep, new_scale, scale), np.where(keep, new_offset2, offset2)
+
+
+def row_errors(
+    w: np.ndarray,
+    centred: np.ndarray,
+    scale: np.ndarray,
+    offset2: np.ndarray,
+    hessian: np.ndarray,
+    group: int,
+) -> np.ndarray:
+    """Each row's layer error ``(w − ŵ)ᵀ H (w − ŵ)`` for ``ŵ = s (c − zp) + o`` (float64)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        approximation = centred * np.repeat(scale.astype(np.float64), group, axis=1)
+        approximation += np.repeat(offset2.astype(np.float64), group, axis=1)
+        delta = w - approximation
+        return np.einsum("ij,ij->i", delta @ hessian, delta)
 
 
 def layer_error(weight: np.ndarray, approximation: np.ndarray, hessian: np.ndarray) -> float:

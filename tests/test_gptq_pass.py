@@ -199,14 +199,18 @@ def test_sequential_statistics_see_the_earlier_layer_quantized(mlp: AIProgram) -
     assert results[False][1]["calibration-runs"] == 2
 
 
-def test_search_parameters_give_the_searchs_ir(mlp: AIProgram, tmp_path: Path) -> None:
+@pytest.mark.parametrize("refit", [False, True])
+def test_search_parameters_give_the_searchs_ir(mlp: AIProgram, tmp_path: Path, refit) -> None:
     """gptq_params=mse: the matmul weights are GPTQ with the search's parameters on their
-    statistics (float offset2 per block, as algorithm=mse stores), the gather table is
-    algorithm=mse's with a warning saying so, and the output error on the calibration
-    samples is below the search's alone."""
+    statistics (float offset2 per block, as algorithm=mse stores; refitted with refit=true),
+    the gather table is algorithm=mse's with a warning saying so, and the output error on
+    the calibration samples is below the search's alone."""
     samples = correlated_inputs(4)
     path = save_samples(tmp_path / "cal.npz", samples)
-    spec = f"{GPTQ},qscheme=asymmetric,calibration={path},act_order=true,gptq_params=mse>"
+    spec = (
+        f"{GPTQ},qscheme=asymmetric,calibration={path},act_order=true,gptq_params=mse,"
+        f"refit={str(refit).lower()}>"
+    )
     gptq, searched = mlp.copy(), mlp.copy()
     pipeline = Pipeline.parse(spec)
     pipeline.run(gptq)
@@ -223,7 +227,7 @@ def test_search_parameters_give_the_searchs_ir(mlp: AIProgram, tmp_path: Path) -
     for key in ("table_data", "table_scale", "table_offset"):
         np.testing.assert_array_equal(ours[key], theirs[key])
     w1 = weights_by_key(mlp)["w1"]
-    scheme = IntegerScheme(4, True, False, (1, 16), search=True)
+    scheme = IntegerScheme(4, True, False, (1, 16), search=True, refit=refit)
     expected = gptq_quantize(w1.T, gram([s["x"] for s in samples]), scheme, act_order=True)
     assert expected.offset2 is not None and expected.offset2.any()
     np.testing.assert_array_equal(ours["w1_data"], expected.data.T)
@@ -326,6 +330,13 @@ def test_options_round_trip_and_list() -> None:
         ("gptq_params=mse", "option 'gptq_params' needs algorithm=gptq"),
         ("algorithm=mse,gptq_params=mse", "option 'gptq_params' needs algorithm=gptq"),
         ("algorithm=gptq,gptq_params=best", "'gptq_params' must be one of [rtn, mse]"),
+        ("refit=true", "option 'refit' needs algorithm=gptq"),
+        ("algorithm=gptq,refit=true", "option 'refit' needs gptq_params=mse"),
+        (
+            "algorithm=gptq,gptq_params=mse,refit=true,granularity=per_grouped_channel",
+            "option 'refit' needs granularity per_channel or per_block (parameters of one row), "
+            "got per_grouped_channel",
+        ),
         (
             "algorithm=gptq,gptq_params=mse,clip_search=true",
             "option 'clip_search' cannot be combined with gptq_params=mse",

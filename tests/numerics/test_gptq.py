@@ -508,3 +508,97 @@ def test_search_gptq_beats_the_search_alone_on_correlated_inputs(
         ratios.append(gptq_error / layer_error(weight, alone.dequantize(np.float64), hessian))
     assert max(ratios) < 1
     assert np.mean(ratios) < 0.7
+
+
+# --------------------------------------------------------------------------- refit
+
+
+def slow_refit(
+    weight: np.ndarray, codes: np.ndarray, zero_point: np.ndarray, hessian: np.ndarray, group: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, least squares ``min ‖L (w − A θ)‖`` with ``H = L Lᵀ`` (Cholesky), ``A``
+    built column by column: ``A[j, g] = c_j − zp_g``, ``A[j, G + g] = 1`` for ``j`` in
+    group ``g``. Returns (scale, offset2) in float64 ([rows, groups])."""
+    rows, cols = weight.shape
+    groups = cols // group
+    root = np.linalg.cholesky(hessian).T  # ‖root x‖² = xᵀ H x
+    scales, offsets = np.zeros((rows, groups)), np.zeros((rows, groups))
+    for r in range(rows):
+        basis = np.zeros((cols, 2 * groups))
+        for j in range(cols):
+            g = j // group
+            basis[j, g] = codes[r, j] - zero_point[r, g]
+            basis[j, groups + g] = 1.0
+        theta = np.linalg.lstsq(root @ basis, root @ weight[r].astype(np.float64), rcond=None)[0]
+        scales[r], offsets[r] = theta[:groups], theta[groups:]
+    return scales, offsets
+
+
+@pytest.mark.parametrize("blocks", [(1, 0), (1, 16)])
+def test_the_refit_matches_a_slow_least_squares(blocks) -> None:
+    rng = np.random.default_rng(7)
+    weight = (rng.standard_normal((6, 48)) * 0.1).astype(np.float32)
+    hessian = correlated_hessian(rng, 48, 300)
+    scheme = IntegerScheme(4, True, False, blocks, search=True)
+    plain = gptq_quantize(weight, hessian, scheme, damp=0.01, act_order=True)
+    refitted = gptq_quantize(
+        weight, hessian, IntegerScheme(4, True, False, blocks, search=True, refit=True), 0.01, True
+    )
+    np.testing.assert_array_equal(refitted.data, plain.data)  # the codes stay GPTQ's
+    group = blocks[1] or 48
+    scales, offsets = slow_refit(
+        weight, plain.data, plain.offset, damped_hessian(hessian, 0.01), group
+    )
+    kept = np.any(refitted.scale != plain.scale, axis=1)
+    assert kept.sum() >= 4  # most rows take the refit
+    np.testing.assert_allclose(refitted.scale[kept], scales[kept], rtol=1e-5)
+    np.testing.assert_allclose(offset2_of(refitted)[kept], offsets[kept], rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    bits=st.sampled_from([2, 4, 8]),
+    signed=st.booleans(),
+    symmetric=st.booleans(),
+    blocks=st.sampled_from([(1, 0), (1, 16)]),
+    act_order=st.booleans(),
+    dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32)]),
+)
+def test_the_refit_never_raises_any_rows_layer_error(
+    seed, bits, signed, symmetric, blocks, act_order, dtype
+) -> None:
+    """Per row, on the damped Hessian GPTQ minimises, the refit is kept only where it lowers
+    the error: no row gets worse, and the codes do not change."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((4, 32)) * rng.uniform(1e-3, 10)).astype(dtype)
+    hessian = correlated_hessian(rng, 32, int(rng.integers(8, 128)))
+    plain = gptq_quantize(
+        weight,
+        hessian,
+        IntegerScheme(bits, signed, symmetric, blocks, search=True),
+        0.01,
+        act_order,
+    )
+    scheme = IntegerScheme(bits, signed, symmetric, blocks, search=True, refit=True)
+    refitted = gptq_quantize(weight, hessian, scheme, 0.01, act_order)
+    np.testing.assert_array_equal(refitted.data, plain.data)
+    damped = damped_hessian(hessian, 0.01)
+    for row in range(4):
+        before = layer_error(
+            weight[row : row + 1], plain.dequantize(np.float64)[row : row + 1], damped
+        )
+        after = layer_error(
+            weight[row : row + 1], refitted.dequantize(np.float64)[row : row + 1], damped
+        )
+        assert after <= before * (1 + 1e-9)
+    if symmetric:
+        assert refitted.offset2 is None  # symmetric schemes refit scales only
+    assert np.all(refitted.scale.astype(np.float64) > 0)
+
+
+def test_the_refit_needs_the_search_and_row_parameters() -> None:
+    with pytest.raises(GptqError, match="the refit needs the search's parameters"):
+        IntegerScheme(4, True, False, (1, 16), refit=True)
+    with pytest.raises(GptqError, match="one row per block"):
+        IntegerScheme(4, True, False, (4, 0), search=True, refit=True)

@@ -103,8 +103,6 @@ def validate_gptq_options(quantize: QuantizePass) -> None:
         if given:
             raise ValueError(f"option '{given[0]}' needs algorithm=gptq")
         return
-    if quantize.refit and quantize.gptq_params != "mse":
-        raise ValueError("option 'refit' needs gptq_params=mse (a float offset2 per block)")
     if quantize.refit and quantize.granularity not in ("per_channel", "per_block"):
         raise ValueError(
             f"option 'refit' needs granularity per_channel or per_block (parameters of one "

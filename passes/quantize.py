@@ -373,7 +373,9 @@ class QuantizePass(CompressionPass):
         GPTQ_PARAMS,
     )
     refit: bool = option(
-        False, "gptq: refit scales and offsets to the codes by least squares on the layer error"
+        False,
+        "gptq: refit scales (gptq_params=mse: and offsets) to the codes by least squares on "
+        "the layer error",
     )
     sparse_scale: str = option(
         "per_tensor",

@@ -65,15 +65,20 @@ class IntegerScheme:
     """Take each group's (scale, zero point, offset2) from the data-free MSE search
     (``search_qparams_int``, as ``quantize<algorithm=mse>``) instead of round-to-nearest."""
     refit: bool = False
-    """After the sweep, refit every row's scales (and offsets) to the codes by least
-    squares on the layer error (`refit_parameters`); needs ``search`` and one row per
-    parameter block."""
+    """After the sweep, refit every row's scales (with ``search`` and an asymmetric scheme,
+    offset2 too) to the codes by least squares on the layer error (`refit_parameters`);
+    needs one row per parameter block."""
 
     def __post_init__(self) -> None:
         if self.search and self.clip_search:
             raise GptqError("the clip search and the MSE search parameters exclude each other")
-        if self.refit and not (self.search and self.block_shape[0] == 1):
-            raise GptqError("the refit needs the search's parameters, one row per block")
+        if self.refit and self.block_shape[0] != 1:
+            raise GptqError("the refit needs parameters of one row (per channel or per block)")
+
+    @property
+    def refits_offsets(self) -> bool:
+        """The refit also moves the float offset2 (the search's asymmetric schemes)."""
+        return self.search and not self.symmetric
 
     @property
     def group_size(self) -> int:
@@ -308,8 +313,8 @@ def gptq_quantize(
     restored[:, order] = codes.T
     scale, offset, offset2 = params.stored(rows, scheme)
     if scheme.refit:
-        assert offset2 is not None
-        scale, offset2 = refit_parameters(weight, restored, scale, offset, offset2, h, scheme)
+        shift = np.zeros_like(scale) if offset2 is None else offset2
+        scale, offset2 = refit_parameters(weight, restored, scale, offset, shift, h, scheme)
     if offset2 is not None and not offset2.any():
         offset2 = None
     return QuantizedTensor(restored, scale, offset.astype(data_dtype), offset2)
@@ -371,8 +376,9 @@ def refit_parameters(
     Row ``r`` dequantizes as ``ŵ_j = s_g (c_j − zp_g) + o_g`` on the columns ``j`` of group
     ``g``: linear in ``θ = (s, o)``. The ``θ`` minimising the layer error
     ``(w − ŵ)ᵀ H (w − ŵ)`` (``H`` the damped Hessian GPTQ used) solves the normal equations
-    ``(Aᵀ H A) θ = Aᵀ H w``, ``A`` the ``[cols, 2 groups]`` basis (centred codes, ones);
-    symmetric schemes refit ``s`` only (``o`` stays 0). A row keeps its new parameters if,
+    ``(Aᵀ H A) θ = Aᵀ H w``, ``A`` the ``[cols, 2 groups]`` basis (centred codes, ones).
+    Unless ``scheme.refits_offsets`` only ``s`` is refitted (``o`` stays 0: integer zero
+    points, no offset2 to store). A row keeps its new parameters if,
     rounded to the weight dtype, they are positive, finite, cannot overflow it, and lower
     the row's layer error; otherwise its old ones.
     """
@@ -381,7 +387,7 @@ def refit_parameters(
     groups = cols // group
     centred = codes.astype(np.float64) - np.repeat(zero_point.astype(np.float64), group, axis=1)
     w = weight.astype(np.float64)
-    bases = [centred] if scheme.symmetric else [centred, np.ones((rows, cols))]
+    bases = [centred, np.ones((rows, cols))] if scheme.refits_offsets else [centred]
     wh = w @ hessian
     size = len(bases) * groups
     normal = np.empty((rows, size, size))
@@ -404,7 +410,9 @@ def refit_parameters(
     with np.errstate(over="ignore", invalid="ignore"):
         new_scale = theta[:, :groups].astype(scale.dtype)
         new_offset2 = (
-            np.zeros_like(offset2) if scheme.symmetric else theta[:, groups:].astype(offset2.dtype)
+            theta[:, groups:].astype(offset2.dtype)
+            if scheme.refits_offsets
+            else np.zeros_like(offset2)
         )
     low, high = scheme.code_range
     reach = np.maximum(zero_point.astype(np.float64) - low, high - zero_point.astype(np.float64))

@@ -514,24 +514,34 @@ def test_search_gptq_beats_the_search_alone_on_correlated_inputs(
 
 
 def slow_refit(
-    weight: np.ndarray, codes: np.ndarray, zero_point: np.ndarray, hessian: np.ndarray, group: int
+    weight: np.ndarray,
+    codes: np.ndarray,
+    zero_point: np.ndarray,
+    hessian: np.ndarray,
+    group: int,
+    offsets: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row, least squares ``min ‖L (w − A θ)‖`` with ``H = L Lᵀ`` (Cholesky), ``A``
-    built column by column: ``A[j, g] = c_j − zp_g``, ``A[j, G + g] = 1`` for ``j`` in
-    group ``g``. Returns (scale, offset2) in float64 ([rows, groups])."""
+    built column by column: ``A[j, g] = c_j − zp_g`` and, with ``offsets``,
+    ``A[j, G + g] = 1`` for ``j`` in group ``g``. Returns (scale, offset2) in float64
+    ([rows, groups])."""
     rows, cols = weight.shape
     groups = cols // group
     root = np.linalg.cholesky(hessian).T  # ‖root x‖² = xᵀ H x
-    scales, offsets = np.zeros((rows, groups)), np.zeros((rows, groups))
+    scales, shifts = np.zeros((rows, groups)), np.zeros((rows, groups))
     for r in range(rows):
         basis = np.zeros((cols, 2 * groups))
         for j in range(cols):
             g = j // group
             basis[j, g] = codes[r, j] - zero_point[r, g]
             basis[j, groups + g] = 1.0
+        if not offsets:
+            basis = basis[:, :groups]
         theta = np.linalg.lstsq(root @ basis, root @ weight[r].astype(np.float64), rcond=None)[0]
-        scales[r], offsets[r] = theta[:groups], theta[groups:]
-    return scales, offsets
+        scales[r] = theta[:groups]
+        if offsets:
+            shifts[r] = theta[groups:]
+    return scales, shifts
 
 
 @pytest.mark.parametrize("blocks", [(1, 0), (1, 16)])
@@ -564,25 +574,28 @@ def test_the_refit_matches_a_slow_least_squares(blocks) -> None:
     blocks=st.sampled_from([(1, 0), (1, 16)]),
     act_order=st.booleans(),
     dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32)]),
+    search=st.booleans(),
 )
 def test_the_refit_never_raises_any_rows_layer_error(
-    seed, bits, signed, symmetric, blocks, act_order, dtype
+    seed, bits, signed, symmetric, blocks, act_order, dtype, search
 ) -> None:
     """Per row, on the damped Hessian GPTQ minimises, the refit is kept only where it lowers
-    the error: no row gets worse, and the codes do not change."""
+    the error: no row gets worse, and the codes and zero points do not change. Only the
+    search's asymmetric schemes get an offset2."""
     rng = np.random.default_rng(seed)
     weight = (rng.standard_normal((4, 32)) * rng.uniform(1e-3, 10)).astype(dtype)
     hessian = correlated_hessian(rng, 32, int(rng.integers(8, 128)))
     plain = gptq_quantize(
         weight,
         hessian,
-        IntegerScheme(bits, signed, symmetric, blocks, search=True),
+        IntegerScheme(bits, signed, symmetric, blocks, search=search),
         0.01,
         act_order,
     )
-    scheme = IntegerScheme(bits, signed, symmetric, blocks, search=True, refit=True)
+    scheme = IntegerScheme(bits, signed, symmetric, blocks, search=search, refit=True)
     refitted = gptq_quantize(weight, hessian, scheme, 0.01, act_order)
     np.testing.assert_array_equal(refitted.data, plain.data)
+    np.testing.assert_array_equal(refitted.offset, plain.offset)
     damped = damped_hessian(hessian, 0.01)
     for row in range(4):
         before = layer_error(
@@ -592,13 +605,13 @@ def test_the_refit_never_raises_any_rows_layer_error(
             weight[row : row + 1], refitted.dequantize(np.float64)[row : row + 1], damped
         )
         assert after <= before * (1 + 1e-9)
-    if symmetric:
-        assert refitted.offset2 is None  # symmetric schemes refit scales only
+    if symmetric or not search:
+        assert refitted.offset2 is None  # scales only: nothing more to store
     assert np.all(refitted.scale.astype(np.float64) > 0)
 
 
-def test_the_refit_needs_the_search_and_row_parameters() -> None:
-    with pytest.raises(GptqError, match="the refit needs the search's parameters"):
-        IntegerScheme(4, True, False, (1, 16), refit=True)
-    with pytest.raises(GptqError, match="one row per block"):
+def test_the_refit_needs_row_parameters() -> None:
+    with pytest.raises(GptqError, match="the refit needs parameters of one row"):
         IntegerScheme(4, True, False, (4, 0), search=True, refit=True)
+    with pytest.raises(GptqError, match="the refit needs parameters of one row"):
+        IntegerScheme(4, True, False, (0, 0), refit=True)

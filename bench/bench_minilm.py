@@ -73,12 +73,24 @@ CONFIGS = {
     "int4 per-block 32 + GPTQ mse refit, in order": "quantize<dtype=int4,granularity=per_block,"
     "block_size=32,qscheme=asymmetric,algorithm=gptq,calibration={calibration},"
     "calibration_mask=attention_mask,damp=0.1,gptq_params=mse,refit=true>",
+    "int4 per-block 32 + GPTQ mse refit, embeddings RTN": "quantize<dtype=int4,"
+    "granularity=per_block,block_size=32,qscheme=asymmetric,algorithm=gptq,"
+    "calibration={calibration},calibration_mask=attention_mask,damp=0.1,act_order=true,"
+    "gptq_params=mse,refit=true,exclude=embeddings>,quantize<dtype=int4,"
+    "granularity=per_block,block_size=32,qscheme=asymmetric,include=embeddings>",
+    "int4 per-block 16 + GPTQ, embeddings RTN per-block 32": "quantize<dtype=int4,"
+    "granularity=per_block,block_size=16,qscheme=asymmetric,algorithm=gptq,"
+    "calibration={calibration},calibration_mask=attention_mask,damp=0.1,act_order=true,"
+    "exclude=embeddings>,quantize<dtype=int4,granularity=per_block,block_size=32,"
+    "qscheme=asymmetric,include=embeddings>",
 }
 """`{calibration}`: an .npz of bench/minilm.py's CALIBRATION_SENTENCES (16 batches of 8,
 one sentence per row, 1,779 real tokens; none of the evaluation sentences), written next to
 the bundles. GPTQ counts only the real tokens (`calibration_mask=attention_mask`). The GPTQ
 rows differ from the first one by one or two options each (`gptq_params=mse`, `refit=true`,
-no `act_order`); docs/benchmarks.md lists every setting tried, on both evaluation sets."""
+no `act_order`); the last two leave the embedding tables (which GPTQ cannot treat) to
+round-to-nearest, and compare the search's parameters with smaller blocks for about the same
+bytes. docs/benchmarks.md lists every setting tried, on both evaluation sets."""
 
 
 def cosine_rows(a, b):

@@ -240,6 +240,25 @@ def test_search_parameters_give_the_searchs_ir(mlp: AIProgram, tmp_path: Path, r
     assert np.allclose(run(gptq, sample)["y"], run(decompressed, sample)["y"])
 
 
+def test_the_refit_of_round_to_nearest_parameters_keeps_rtns_ir(mlp, tmp_path) -> None:
+    """refit=true with gptq_params=rtn moves scales only: the same constants as without
+    (integer zero points, zero offsets), the same codes, other scales."""
+    samples = correlated_inputs(3)
+    path = save_samples(tmp_path / "cal.npz", samples)
+    spec = f"{GPTQ},qscheme=asymmetric,calibration={path},act_order=true"
+    plain, refitted = mlp.copy(), mlp.copy()
+    Pipeline.parse(f"{spec}>").run(plain)
+    Pipeline.parse(f"{spec},refit=true>").run(refitted)
+    strip = re.compile(r"dense_resource<[^>]*>|0x[0-9A-F]+")
+    assert strip.sub("", str(plain)).split("{-#")[0] == strip.sub("", str(refitted)).split("{-#")[0]
+    ours, theirs = weights_by_key(refitted), weights_by_key(plain)
+    for key in ("w1_data", "w1_zero_point", "w2_data", "w2_zero_point"):
+        np.testing.assert_array_equal(ours[key], theirs[key])
+    assert not np.array_equal(ours["w1_scale"], theirs["w1_scale"])
+    assert "w1_offset" not in ours  # a splat of zeros, as round-to-nearest writes it
+    assert output_error(refitted, mlp, samples) < output_error(plain, mlp, samples)
+
+
 def test_sequential_runs_see_the_search_parameters(mlp: AIProgram, tmp_path: Path) -> None:
     """sequential=true with gptq_params=mse: the second weight's statistics come from the
     first one as stored (codes, scale and offset2)."""

@@ -18,7 +18,9 @@ the mean embedding cosine moved by less than 0.001; docs/quantization.md).
 
 With `gptq_params=mse` every group's (scale, zero point, offset2) comes from the data-free
 MSE search (`algorithm=mse`'s parameters, codes and IR: `blockwise_shift_scale` with a float
-offset2), and GPTQ feeds the rounding errors of those codes forward.
+offset2), and GPTQ feeds the rounding errors of those codes forward. With `refit=true` each
+row's scales (and, with the search's asymmetric parameters, offsets) are refitted to GPTQ's
+codes by least squares on the layer error.
 
 Weights GPTQ cannot treat (other consumers than matmuls, not 2-D, never reached by the
 calibration run, a Hessian that is not positive definite) are quantized with

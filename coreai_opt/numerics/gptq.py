@@ -25,6 +25,9 @@ the columns not yet rounded through ``H⁻¹`` (``H = 2 XᵀX``), so they absorb
   the original weight (the layout ``blockwise_shift_scale`` needs: contiguous groups).
 - With ``H = I`` nothing is spread, and the result equals round-to-nearest (with ``search``:
   ``quantize_int_mse``) exactly.
+- ``IntegerScheme.refit``: once the codes are chosen, each row's scales (and, for the
+  search's asymmetric schemes, offset2) are refitted to them by least squares on the layer
+  error (`refit_parameters`), kept per row only where that error drops.
 
 Everything is float64 except the rounding step itself, which divides in the dtype
 round-to-nearest uses (float32 for 16- and 32-bit weights), so codes agree with it.

@@ -102,9 +102,15 @@ def validate_gptq_options(quantize: QuantizePass) -> None:
         given = [name for name in GPTQ_ONLY_OPTIONS if getattr(quantize, name) not in (None, False)]
         if quantize.gptq_params != "rtn":
             given.append("gptq_params")
+        if quantize.refit_rounds != 1:
+            given.append("refit_rounds")
         if given:
             raise ValueError(f"option '{given[0]}' needs algorithm=gptq")
         return
+    if quantize.refit_rounds < 1:
+        raise ValueError(f"option 'refit_rounds' must be at least 1, got {quantize.refit_rounds}")
+    if quantize.refit_rounds > 1 and not quantize.refit:
+        raise ValueError("option 'refit_rounds' needs refit=true")
     if quantize.refit and quantize.granularity not in ("per_channel", "per_block"):
         raise ValueError(
             f"option 'refit' needs granularity per_channel or per_block (parameters of one "
@@ -333,6 +339,7 @@ def integer_scheme(
         quantize.clip_search,
         quantize.gptq_params == "mse",
         quantize.refit,
+        quantize.refit_rounds,
     )
 
 

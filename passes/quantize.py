@@ -377,6 +377,9 @@ class QuantizePass(CompressionPass):
         "gptq: refit scales (gptq_params=mse: and offsets) to the codes by least squares on "
         "the layer error",
     )
+    refit_rounds: int = option(
+        1, "gptq: sweeps, each followed by the refit (later ones keep the refitted parameters)"
+    )
     sparse_scale: str = option(
         "per_tensor",
         "Sparse values: per_tensor scale (Apple's form) or per_channel scale after densifying",

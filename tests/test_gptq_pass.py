@@ -320,19 +320,21 @@ def test_samples_by_key_and_by_leading_axis_give_the_same_result(mlp, tmp_path) 
 def test_options_round_trip_and_list() -> None:
     text = (
         f'{GPTQ},calibration="cal dir/c.npz",calibration_samples=3,calibration_seed=2,'
-        "damp=0.05,act_order=true,sequential=false,gptq_params=mse>"
+        "damp=0.05,act_order=true,sequential=false,gptq_params=mse,refit=true,refit_rounds=3>"
     )
     pipeline = Pipeline.parse(text)
     assert Pipeline.parse(str(pipeline)) == pipeline
     (quantize,) = pipeline.passes
     assert quantize.calibration == "cal dir/c.npz" and quantize.damp == 0.05
-    assert quantize.gptq_params == "mse"
+    assert quantize.gptq_params == "mse" and quantize.refit and quantize.refit_rounds == 3
     assert "gptq_params" not in str(Pipeline.parse(f"{GPTQ},gptq_params=rtn>"))  # the default
     assert str(Pipeline.parse("quantize<algorithm=rtn>")) == "quantize"
     listing = subprocess.run(
         [sys.executable, "-m", "coreai_opt.cli", "--list-passes"], capture_output=True, text=True
     ).stdout
     for name in ("algorithm", "calibration", "damp", "act_order", "sequential", "gptq_params"):
+        assert name in listing
+    for name in ("refit", "refit_rounds"):
         assert name in listing
 
 
@@ -350,6 +352,9 @@ def test_options_round_trip_and_list() -> None:
         ("algorithm=mse,gptq_params=mse", "option 'gptq_params' needs algorithm=gptq"),
         ("algorithm=gptq,gptq_params=best", "'gptq_params' must be one of [rtn, mse]"),
         ("refit=true", "option 'refit' needs algorithm=gptq"),
+        ("refit_rounds=2", "option 'refit_rounds' needs algorithm=gptq"),
+        ("algorithm=gptq,refit_rounds=2", "option 'refit_rounds' needs refit=true"),
+        ("algorithm=gptq,refit=true,refit_rounds=0", "'refit_rounds' must be at least 1, got 0"),
         (
             "algorithm=gptq,refit=true,granularity=per_grouped_channel",
             "option 'refit' needs granularity per_channel or per_block (parameters of one row), "

@@ -71,12 +71,16 @@ class IntegerScheme:
     """After the sweep, refit every row's scales (with ``search`` and an asymmetric scheme,
     offset2 too) to the codes by least squares on the layer error (`refit_parameters`);
     needs one row per parameter block."""
+    refit_rounds: int = 1
+    """Sweeps, each followed by the refit (the later ones with the refitted parameters)."""
 
     def __post_init__(self) -> None:
         if self.search and self.clip_search:
             raise GptqError("the clip search and the MSE search parameters exclude each other")
         if self.refit and self.block_shape[0] != 1:
             raise GptqError("the refit needs parameters of one row (per channel or per block)")
+        if self.refit_rounds < 1 or (self.refit_rounds > 1 and not self.refit):
+            raise GptqError(f"refit rounds must be 1, or more with the refit: {self.refit_rounds}")
 
     @property
     def refits_offsets(self) -> bool:
@@ -246,6 +250,20 @@ class GroupParameters:
         )
 
     @classmethod
+    def given(cls, quantized: QuantizedTensor, rows: int, scheme: IntegerScheme) -> GroupParameters:
+        """Fixed parameters from a result in the layout of ``scheme.block_shape``."""
+        repeat = rows // quantized.scale.shape[0]
+        offset2 = quantized.offset2
+        if offset2 is None and scheme.search:
+            offset2 = np.zeros_like(quantized.scale)
+        return cls(
+            np.repeat(quantized.scale, repeat, axis=0),
+            np.repeat(quantized.offset, repeat, axis=0).astype(np.int64),
+            None if offset2 is None else np.repeat(offset2, repeat, axis=0),
+            fixed=True,
+        )
+
+    @classmethod
     def empty(cls, weight: np.ndarray, scheme: IntegerScheme) -> GroupParameters:
         """Room for every group's parameters, chosen as the sweep reaches the groups."""
         shape = (weight.shape[0], weight.shape[1] // scheme.group_size)
@@ -279,11 +297,16 @@ def gptq_quantize(
     scheme: IntegerScheme,
     damp: float = 0.01,
     act_order: bool = False,
+    initial: QuantizedTensor | None = None,
 ) -> QuantizedTensor:
     """GPTQ of ``weight`` ([rows, cols], a float dtype) given ``hessian`` ([cols, cols]).
 
-    Returns codes, scales and zero points in the layout ``quantize_int`` gives for
-    ``scheme.block_shape``, so the result dequantizes with ``blockwise_shift_scale``.
+    Returns codes, scales and zero points (and offset2, with the search) in the layout
+    ``quantize_int`` gives for ``scheme.block_shape``, so the result dequantizes with
+    ``blockwise_shift_scale``. ``initial`` (a result of that layout) fixes every group's
+    parameters instead of choosing them. With ``scheme.refit`` the sweep is followed by the
+    refit, ``scheme.refit_rounds`` times: each round after the first sweeps again with the
+    parameters the previous refit left, fixed, and refits.
     """
     if weight.ndim != 2:
         raise GptqError(f"GPTQ needs a 2-D weight, got shape {weight.shape}")
@@ -297,10 +320,38 @@ def gptq_quantize(
     importance = np.diag(h).copy()
     order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(cols)
     factor = inverse_cholesky_upper(h[np.ix_(order, order)])
-    if scheme.group_size == 0 or act_order:
+    if initial is not None:
+        params = GroupParameters.given(initial, rows, scheme)
+    elif scheme.group_size == 0 or act_order:
         params = GroupParameters.up_front(weight, scheme, importance)
     else:
         params = GroupParameters.empty(weight, scheme)
+    data_dtype = np.int8 if scheme.signed else np.uint8
+    for _ in range(scheme.refit_rounds if scheme.refit else 1):
+        codes = sweep(weight, factor, order, params, scheme, importance).astype(data_dtype)
+        scale, offset, offset2 = params.stored(rows, scheme)
+        if scheme.refit:
+            shift = np.zeros_like(scale) if offset2 is None else offset2
+            scale, offset2 = refit_parameters(weight, codes, scale, offset, shift, h, scheme)
+        if offset2 is not None and not offset2.any():
+            offset2 = None
+        result = QuantizedTensor(codes, scale, offset.astype(data_dtype), offset2)
+        params = GroupParameters.given(result, rows, scheme)
+    return result
+
+
+def sweep(
+    weight: np.ndarray,
+    factor: np.ndarray,
+    order: np.ndarray,
+    params: GroupParameters,
+    scheme: IntegerScheme,
+    importance: np.ndarray,
+) -> np.ndarray:
+    """GPTQ's column sweep in ``order``: the codes ([rows, cols], weight column order);
+    ``params`` are filled as groups start unless fixed."""
+    rows, cols = weight.shape
+    group = scheme.group_size or cols
     # transposed ([cols, rows], C order): a column of the weight is a contiguous row here
     work = np.array(weight[:, order].T, dtype=np.float64, order="C")
     codes = np.empty((cols, rows), dtype=np.int64)
@@ -311,16 +362,9 @@ def gptq_quantize(
             work, codes, factor, order, params, scheme, (start, stop), importance
         )
         work[stop:] -= factor[start:stop, stop:].T @ errors
-    data_dtype = np.int8 if scheme.signed else np.uint8
-    restored = np.empty((rows, cols), dtype=data_dtype)
+    restored = np.empty((rows, cols), dtype=np.int64)
     restored[:, order] = codes.T
-    scale, offset, offset2 = params.stored(rows, scheme)
-    if scheme.refit:
-        shift = np.zeros_like(scale) if offset2 is None else offset2
-        scale, offset2 = refit_parameters(weight, restored, scale, offset, shift, h, scheme)
-    if offset2 is not None and not offset2.any():
-        offset2 = None
-    return QuantizedTensor(restored, scale, offset.astype(data_dtype), offset2)
+    return restored
 
 
 def quantize_batch(

@@ -16,7 +16,7 @@ from coreai_opt.numerics.gptq import (
     inverse_cholesky_upper,
     layer_error,
 )
-from coreai_opt.numerics.quantization import integer_range, quantize_int
+from coreai_opt.numerics.quantization import integer_range, quantize_int, quantize_with_qparams
 from coreai_opt.numerics.search import quantize_int_mse, search_qparams_int
 
 SCHEMES = {
@@ -615,3 +615,60 @@ def test_the_refit_needs_row_parameters() -> None:
         IntegerScheme(4, True, False, (4, 0), search=True, refit=True)
     with pytest.raises(GptqError, match="the refit needs parameters of one row"):
         IntegerScheme(4, True, False, (0, 0), refit=True)
+
+
+@pytest.mark.parametrize("search", [True, False])
+@pytest.mark.parametrize("act_order", [True, False])
+def test_refit_rounds_sweep_again_with_the_refitted_parameters(search, act_order) -> None:
+    """Round 2 is GPTQ with round 1's parameters fixed (``initial``), then the refit."""
+    rng = np.random.default_rng(11)
+    weight = (rng.standard_normal((8, 64)) * 0.1).astype(np.float32)
+    hessian = correlated_hessian(rng, 64, 200)
+
+    def scheme(rounds: int) -> IntegerScheme:
+        return IntegerScheme(
+            4, True, False, (1, 16), search=search, refit=True, refit_rounds=rounds
+        )
+
+    first = gptq_quantize(weight, hessian, scheme(1), 0.05, act_order)
+    second = gptq_quantize(weight, hessian, scheme(2), 0.05, act_order)
+    again = gptq_quantize(weight, hessian, scheme(1), 0.05, act_order, initial=first)
+    for got, expected in zip(
+        (second.data, second.scale, second.offset, offset2_of(second)),
+        (again.data, again.scale, again.offset, offset2_of(again)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(second.scale, first.scale)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), act_order=st.booleans(), search=st.booleans())
+def test_given_parameters_with_an_identity_hessian_are_the_encoders(seed, act_order, search):
+    """``initial`` fixes every group's parameters: with ``H = I`` the codes are the encoder's
+    (`quantize_with_qparams`) for those parameters, which come back unchanged."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((4, 32)) * 0.1).astype(np.float16)
+    given_params = quantize_int_mse(weight * 0.9, 4, True, False, (1, 16))  # not weight's own
+    scheme = IntegerScheme(4, True, False, (1, 16), search=search)
+    if not search:  # round-to-nearest's code range and no offset2
+        given_params = quantize_int(weight * 0.9, 4, True, False, (1, 16))
+    result = gptq_quantize(weight, np.eye(32), scheme, 0.01, act_order, initial=given_params)
+    expected = quantize_with_qparams(
+        weight,
+        given_params.scale,
+        given_params.offset,
+        np.int8,
+        *scheme.code_range,
+        offset2=given_params.offset2,
+    )
+    np.testing.assert_array_equal(result.data, expected.data)
+    np.testing.assert_array_equal(result.scale, given_params.scale)
+    np.testing.assert_array_equal(offset2_of(result), offset2_of(given_params))
+
+
+def test_refit_rounds_need_the_refit() -> None:
+    with pytest.raises(GptqError, match="refit rounds must be 1, or more with the refit: 2"):
+        IntegerScheme(4, True, False, (1, 16), refit_rounds=2)
+    with pytest.raises(GptqError, match="refit rounds must be 1, or more with the refit: 0"):
+        IntegerScheme(4, True, False, (1, 16), refit=True, refit_rounds=0)

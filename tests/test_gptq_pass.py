@@ -420,7 +420,7 @@ def test_the_command_line_error_is_one_line(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("params", ["rtn", "mse"])
+@pytest.mark.parametrize("params", ["rtn", "mse refit=true refit_rounds=2"])
 def test_xdsl_opt_spelling(tmp_path: Path, params: str) -> None:
     source = tmp_path / "mlp.mlir"
     source.write_text(mlp_text(literals=True))
@@ -434,7 +434,7 @@ def test_xdsl_opt_spelling(tmp_path: Path, params: str) -> None:
         "coreai",
     ]
     theirs = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    spec = f"{GPTQ},calibration_samples=2,gptq_params={params}>"
+    spec = f"{GPTQ},calibration_samples=2,gptq_params={params.replace(' ', ',')}>"
     ours = Pipeline.parse(spec).run(AIProgram.load(source))
     assert theirs == str(ours)
 

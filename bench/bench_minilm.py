@@ -4,6 +4,7 @@
     python bench/bench_minilm.py --json r.json --markdown r.md
     python bench/bench_minilm.py --only int8          # compression configs containing "int8"
     python bench/bench_minilm.py --timing-only        # the numpy check and the forward time
+    python bench/bench_minilm.py --only GPTQ --no-mixed   # GPTQ rows, no mixed precision
 
 1. Builds the Core AI program of the sentence encoder (bench/minilm.py) for 8 fixed sentences
    x 128 tokens and checks the executor against a float64 numpy forward (sentence embedding
@@ -12,7 +13,8 @@
    (the machine is shared: the 1-thread figure is the robust one when other jobs run), and
    the process CPU time.
 3. Compression with our own passes (int8 per-channel, int4 per-block 32, 4-bit palettize):
-   sentence-embedding cosine against fp32 (mean and worst sentence), hidden-state SNR.
+   sentence-embedding cosine against fp32 (mean and worst sentence), the same on a second,
+   held-out set of 24 sentences (bench/minilm.py HELD_OUT_SENTENCES), hidden-state SNR.
 4. Mixed precision (`--mixed-only` runs just this): on the f16 program, one sensitivity
    sweep (4 candidates, measured on 8 calibration sentences that are not the evaluation
    ones), plans at 4.5, 4.75 and 5.0 bits per weight, data-free at 4.75; sentence-embedding
@@ -62,10 +64,33 @@ CONFIGS = {
     "int4 per-block 32 + GPTQ": "quantize<dtype=int4,granularity=per_block,block_size=32,"
     "qscheme=asymmetric,algorithm=gptq,calibration={calibration},"
     "calibration_mask=attention_mask,damp=0.1,act_order=true>",
+    "int4 per-block 32 + GPTQ mse": "quantize<dtype=int4,granularity=per_block,block_size=32,"
+    "qscheme=asymmetric,algorithm=gptq,calibration={calibration},"
+    "calibration_mask=attention_mask,damp=0.1,act_order=true,gptq_params=mse>",
+    "int4 per-block 32 + GPTQ mse refit": "quantize<dtype=int4,granularity=per_block,"
+    "block_size=32,qscheme=asymmetric,algorithm=gptq,calibration={calibration},"
+    "calibration_mask=attention_mask,damp=0.1,act_order=true,gptq_params=mse,refit=true>",
+    "int4 per-block 32 + GPTQ mse refit, in order": "quantize<dtype=int4,granularity=per_block,"
+    "block_size=32,qscheme=asymmetric,algorithm=gptq,calibration={calibration},"
+    "calibration_mask=attention_mask,damp=0.1,gptq_params=mse,refit=true>",
+    "int4 per-block 32 + GPTQ mse refit, embeddings RTN": "quantize<dtype=int4,"
+    "granularity=per_block,block_size=32,qscheme=asymmetric,algorithm=gptq,"
+    "calibration={calibration},calibration_mask=attention_mask,damp=0.1,act_order=true,"
+    "gptq_params=mse,refit=true,exclude=embeddings>,quantize<dtype=int4,"
+    "granularity=per_block,block_size=32,qscheme=asymmetric,include=embeddings>",
+    "int4 per-block 16 + GPTQ, embeddings RTN per-block 32": "quantize<dtype=int4,"
+    "granularity=per_block,block_size=16,qscheme=asymmetric,algorithm=gptq,"
+    "calibration={calibration},calibration_mask=attention_mask,damp=0.1,act_order=true,"
+    "exclude=embeddings>,quantize<dtype=int4,granularity=per_block,block_size=32,"
+    "qscheme=asymmetric,include=embeddings>",
 }
 """`{calibration}`: an .npz of bench/minilm.py's CALIBRATION_SENTENCES (16 batches of 8,
 one sentence per row, 1,779 real tokens; none of the evaluation sentences), written next to
-the bundles. GPTQ counts only the real tokens (`calibration_mask=attention_mask`)."""
+the bundles. GPTQ counts only the real tokens (`calibration_mask=attention_mask`). The GPTQ
+rows differ from the first one by one or two options each (`gptq_params=mse`, `refit=true`,
+no `act_order`); the last two leave the embedding tables (which GPTQ cannot treat) to
+round-to-nearest, and compare the search's parameters with smaller blocks for about the same
+bytes. docs/benchmarks.md lists every setting tried, on both evaluation sets."""
 
 
 def cosine_rows(a, b):
@@ -184,14 +209,19 @@ def compress_and_compare(only: str | None, bundles: Path) -> list[dict]:
     """Every compression config: time, size, embedding cosine and hidden SNR against fp32."""
     import numpy as np
 
-    from bench.minilm import calibration_inputs, load_weights, minilm_program
+    from bench.minilm import HELD_OUT_SENTENCES, calibration_inputs, load_weights, minilm_program
     from coreai_opt.interpreter import compare_outputs, run
     from coreai_opt.pipeline import Pipeline
 
     program, inputs = minilm_program()
     reference = run(program, inputs)
     program.save_asset(bundles / "fp32.aimodel", overwrite=True)
-    calibration = calibration_inputs(load_weights()[1])
+    tokenizer = load_weights()[1]
+    held_out = [
+        tokenizer.batch(HELD_OUT_SENTENCES[i : i + 8]) for i in range(0, len(HELD_OUT_SENTENCES), 8)
+    ]
+    held_reference = [run(program, batch)["sentence_embedding"] for batch in held_out]
+    calibration = calibration_inputs(tokenizer)
     np.savez(bundles / "calibration.npz", **calibration)
     rows = [
         {
@@ -210,6 +240,12 @@ def compress_and_compare(only: str | None, bundles: Path) -> list[dict]:
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         outputs = run(compressed, inputs)
         cosines = cosine_rows(outputs["sentence_embedding"], reference["sentence_embedding"])
+        held = np.concatenate(
+            [
+                cosine_rows(run(compressed, batch)["sentence_embedding"], expected)
+                for batch, expected in zip(held_out, held_reference, strict=True)
+            ]
+        )
         comparison = compare_outputs([reference], [outputs])
         hidden = next(o for o in comparison.outputs if o.name == "last_hidden_state")
         bundle = bundles / f"{name.replace(' ', '_')}.aimodel"
@@ -223,6 +259,9 @@ def compress_and_compare(only: str | None, bundles: Path) -> list[dict]:
                 "weights_mb": compressed.weight_bytes() / MB,
                 "mean_cosine": float(cosines.mean()),
                 "min_cosine": float(cosines.min()),
+                "held_out_mean_cosine": float(held.mean()),
+                "held_out_min_cosine": float(held.min()),
+                "load": os.getloadavg()[0],
                 "hidden_snr_db": hidden.snr_db,
                 "bundle": str(bundle),
             }
@@ -354,16 +393,21 @@ def markdown(check: dict, timing: dict, rows: list[dict]) -> str:
         )
     lines += [
         "",
-        "| program | weights MB | embedding cosine mean / worst | hidden SNR dB "
-        "| compress s (wall / CPU) "
+        "| program | weights MB | embedding cosine mean / worst "
+        "| held-out cosine mean / worst | hidden SNR dB | compress s (wall / CPU) "
         "| run's peak RSS growth MB | budget MB (stored + largest dense + activations) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         memory = row.get("memory", {})
         cos = (
             f"{row['mean_cosine']:.4f} / {row['min_cosine']:.4f}"
             if "mean_cosine" in row
+            else "1 (reference)"
+        )
+        held = (
+            f"{row['held_out_mean_cosine']:.4f} / {row['held_out_min_cosine']:.4f}"
+            if "held_out_mean_cosine" in row
             else "1 (reference)"
         )
         snr = f"{row['hidden_snr_db']:.1f}" if "hidden_snr_db" in row else "-"
@@ -380,7 +424,7 @@ def markdown(check: dict, timing: dict, rows: list[dict]) -> str:
         )
         growth = f"{memory['peak_growth_mb']:.0f}" if memory else "-"
         lines.append(
-            f"| {row['name']} | {row['weights_mb']:.1f} | {cos} | {snr} | {seconds} "
+            f"| {row['name']} | {row['weights_mb']:.1f} | {cos} | {held} | {snr} | {seconds} "
             f"| {growth} | {budget} |"
         )
     return "\n".join(lines) + "\n"
@@ -396,6 +440,7 @@ def main() -> None:
     parser.add_argument(
         "--mixed-only", action="store_true", help="only mixed precision (4.5, 4.75, 5.0 bpw)"
     )
+    parser.add_argument("--no-mixed", action="store_true", help="skip mixed precision")
     parser.add_argument(
         "--candidates", default=MIXED_CANDIDATES, help="mixed-precision candidate schemes"
     )
@@ -436,8 +481,8 @@ def main() -> None:
         for row in rows:
             row["memory"] = in_child(["--child-memory", row["bundle"]], threads=1)
             print(json.dumps(row), flush=True)
-    mixed = mixed_precision_rows(args.candidates)
-    text = markdown(check, timing, rows) + "\n" + mixed_markdown(mixed)
+    mixed = {} if args.no_mixed else mixed_precision_rows(args.candidates)
+    text = markdown(check, timing, rows) + ("\n" + mixed_markdown(mixed) if mixed else "")
     sys.stdout.write("\n" + text)
     if args.markdown:
         Path(args.markdown).write_text(text)

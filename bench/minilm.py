@@ -185,6 +185,39 @@ CALIBRATION_SENTENCES = [
 ]
 """128 sentences for calibration (GPTQ), none of them in SENTENCES: 16 batches of 8."""
 
+HELD_OUT_SENTENCES = [
+    "A woman is slicing an onion in a busy kitchen.",
+    "The delivery van blocked the narrow street for almost an hour.",
+    "Running large neural networks on a watch needs careful memory planning.",
+    "Crêpes with lemon and sugar were sold out by noon at the Montréal market!",
+    "How can I check which version of Python is installed on my computer?",
+    "Energy prices rose in 2022, so many households turned down the heating, bought "
+    "thicker curtains and waited to see whether the winter would be mild; most of them "
+    "still paid more than the year before.",
+    "Madrid is the capital of Spain.",
+    "It snowed.",
+    "Two dogs are chasing a frisbee across a wide green field.",
+    "The bank approved the loan after reviewing her income for the last three years.",
+    "Compilers translate high-level code into instructions a processor can execute.",
+    "He ordered a bowl of ramen and a glass of cold water.",
+    "What is the difference between a virus and a bacterium?",
+    "The new tram line will connect the university, the hospital and the airport by 2027.",
+    "Tokyo is larger than London.",
+    "Sorry!",
+    "A group of tourists took photos in front of the cathedral.",
+    "Inflation slowed for the third month in a row, according to official figures.",
+    "Pruning removes small weights from a network, and the remaining ones are often "
+    "fine-tuned to recover the lost accuracy.",
+    "The volunteers planted four hundred trees along the river bank last weekend.",
+    "Does this train stop at the central station?",
+    "Lightning struck the old oak tree during the night.",
+    "The spreadsheet crashed just before I saved my changes.",
+    "We are going to the cinema tonight.",
+]
+"""A second evaluation set (24 sentences, 3 batches of 8) in the style of SENTENCES, in neither
+SENTENCES nor CALIBRATION_SENTENCES: settings tuned on the 8 evaluation sentences are also
+reported on these, so the reader sees whether a gain generalises."""
+
 
 # --------------------------------------------------------------------------- files
 

@@ -16,9 +16,15 @@ weight is reached, and quantizes them; the next round sees them quantized. That 
 half a forward pass per stage (24 stages in MiniLM: 5x the time of one run per sample, and
 the mean embedding cosine moved by less than 0.001; docs/quantization.md).
 
+With `gptq_params=mse` every group's (scale, zero point, offset2) comes from the data-free
+MSE search (`algorithm=mse`'s parameters, codes and IR: `blockwise_shift_scale` with a float
+offset2), and GPTQ feeds the rounding errors of those codes forward. With `refit=true` each
+row's scales (and, with the search's asymmetric parameters, offsets) are refitted to GPTQ's
+codes by least squares on the layer error.
+
 Weights GPTQ cannot treat (other consumers than matmuls, not 2-D, never reached by the
 calibration run, a Hessian that is not positive definite) are quantized with
-round-to-nearest and a warning saying why.
+round-to-nearest (with `gptq_params=mse`: the MSE search) and a warning saying why.
 """
 
 from __future__ import annotations
@@ -71,7 +77,13 @@ GPTQ_ONLY_OPTIONS = (
     "calibration_mask",
     "act_order",
     "clip_search",
+    "refit",
 )
+
+
+def fallback_algorithm(quantize: QuantizePass) -> str:
+    """How weights GPTQ does not treat are quantized: `mse` with `gptq_params=mse`."""
+    return "mse" if quantize.gptq_params == "mse" else "rtn"
 
 
 # --------------------------------------------------------------------------- options
@@ -88,9 +100,27 @@ def validate_gptq_options(quantize: QuantizePass) -> None:
         raise ValueError("option 'calibration' must name an .npz file")
     if quantize.algorithm != "gptq":
         given = [name for name in GPTQ_ONLY_OPTIONS if getattr(quantize, name) not in (None, False)]
+        if quantize.gptq_params != "rtn":
+            given.append("gptq_params")
+        if quantize.refit_rounds != 1:
+            given.append("refit_rounds")
         if given:
             raise ValueError(f"option '{given[0]}' needs algorithm=gptq")
         return
+    if quantize.refit_rounds < 1:
+        raise ValueError(f"option 'refit_rounds' must be at least 1, got {quantize.refit_rounds}")
+    if quantize.refit_rounds > 1 and not quantize.refit:
+        raise ValueError("option 'refit_rounds' needs refit=true")
+    if quantize.refit and quantize.granularity not in ("per_channel", "per_block"):
+        raise ValueError(
+            f"option 'refit' needs granularity per_channel or per_block (parameters of one "
+            f"row), got {quantize.granularity}"
+        )
+    if quantize.clip_search and quantize.gptq_params == "mse":
+        raise ValueError(
+            "option 'clip_search' cannot be combined with gptq_params=mse (the search chooses "
+            "the ranges)"
+        )
     if not quantize.dtype.startswith(("int", "uint")):
         raise ValueError(
             f"algorithm=gptq needs an integer dtype (int2/4/8, uint2/4/8), got {quantize.dtype}"
@@ -272,8 +302,9 @@ class Target:
                 quantized = gptq_quantize(
                     weight, 2 * self.gram, scheme, quantize.damp, quantize.act_order
                 )
+                parts = (quantized.data, quantized.scale, quantized.offset, quantized.offset2)
                 self.result = QuantizedTensor(
-                    *(self.oriented(a) for a in (quantized.data, quantized.scale, quantized.offset))
+                    *(None if a is None else self.oriented(a) for a in parts)  # type: ignore[arg-type]
                 )
             except GptqError as error:
                 self.failure = str(error)
@@ -284,13 +315,15 @@ class Target:
             quantize.qscheme == "symmetric",
             self.blocks,
             False,
+            fallback_algorithm(quantize),
         )
 
     def dequantized(self) -> np.ndarray:
         """The weight as the quantized program computes it."""
         assert self.substitute is not None
         q = self.substitute
-        return dequantize_blockwise(q.data, q.scale, q.offset, None, self.candidate.weight.dtype)
+        dtype = self.candidate.weight.dtype
+        return dequantize_blockwise(q.data, q.scale, q.offset, q.offset2, dtype)
 
 
 def integer_scheme(
@@ -304,6 +337,9 @@ def integer_scheme(
         quantize.qscheme == "symmetric",
         (blocks[candidate.output_axis], blocks[candidate.input_axis]),
         quantize.clip_search,
+        quantize.gptq_params == "mse",
+        quantize.refit,
+        quantize.refit_rounds,
     )
 
 
@@ -539,6 +575,7 @@ class GptqQuantizeConstant(QuantizeConstant):
     def __init__(self, quantize: QuantizePass, run: PassRun) -> None:
         super().__init__(quantize, run)
         self.quantize = quantize
+        self.algorithm = fallback_algorithm(quantize)  # for the weights GPTQ does not treat
         self.calibration = Calibration({}, {}, 0, 0)
 
     def start(self, module: ModuleOp) -> None:
@@ -554,13 +591,21 @@ class GptqQuantizeConstant(QuantizeConstant):
         result = self.calibration.results.get(candidate.op)
         if result is None:
             reason = self.calibration.reasons.get(candidate.op, "not a GPTQ target")
+            method = "the MSE search" if self.algorithm == "mse" else "round-to-nearest"
             self.run.warn(
                 f"constant {describe(candidate.op)}: GPTQ not applied ({reason}); "
-                "quantized with round-to-nearest",
+                f"quantized with {method}",
                 where(candidate.op),
             )
-            self.run.count("gptq-fallbacks", 1, "Weights quantized with RTN instead of GPTQ")
+            self.run.count(
+                "gptq-fallbacks", 1, "Weights quantized without GPTQ (RTN or the MSE search)"
+            )
             return super().compress(candidate)
         return build_dequant_chain(
-            candidate, result.data, data_element_type(self.dtype), result.scale, result.offset
+            candidate,
+            result.data,
+            data_element_type(self.dtype),
+            result.scale,
+            result.offset,
+            offset2=result.offset2,
         )

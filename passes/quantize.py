@@ -76,6 +76,8 @@ def check_divisible(shape: tuple[int, ...], blocks: list[int]) -> None:
 
 
 ALGORITHMS = ("rtn", "mse", "gptq")
+GPTQ_PARAMS = ("rtn", "mse")
+"""`gptq_params`: round-to-nearest's group parameters (default) or the MSE search's."""
 SPARSE_SCALES = ("per_tensor", "per_channel")
 SPARSE_PER_CHANNEL_DTYPES = (DType.INT8, DType.FP8_E4M3FN, DType.FP8_E5M2)
 
@@ -364,6 +366,19 @@ class QuantizePass(CompressionPass):
     )
     sequential: bool = option(
         False, "gptq: each weight's statistics taken with the earlier weights quantized"
+    )
+    gptq_params: str = option(
+        "rtn",
+        "gptq: group parameters of rtn (round-to-nearest) or mse (the search: float offset2)",
+        GPTQ_PARAMS,
+    )
+    refit: bool = option(
+        False,
+        "gptq: refit scales (gptq_params=mse: and offsets) to the codes by least squares on "
+        "the layer error",
+    )
+    refit_rounds: int = option(
+        1, "gptq: sweeps, each followed by the refit (later ones keep the refitted parameters)"
     )
     sparse_scale: str = option(
         "per_tensor",

@@ -199,6 +199,85 @@ def test_sequential_statistics_see_the_earlier_layer_quantized(mlp: AIProgram) -
     assert results[False][1]["calibration-runs"] == 2
 
 
+@pytest.mark.parametrize("refit", [False, True])
+def test_search_parameters_give_the_searchs_ir(mlp: AIProgram, tmp_path: Path, refit) -> None:
+    """gptq_params=mse: the matmul weights are GPTQ with the search's parameters on their
+    statistics (float offset2 per block, as algorithm=mse stores; refitted with refit=true),
+    the gather table is algorithm=mse's with a warning saying so, and the output error on
+    the calibration samples is below the search's alone."""
+    samples = correlated_inputs(4)
+    path = save_samples(tmp_path / "cal.npz", samples)
+    spec = (
+        f"{GPTQ},qscheme=asymmetric,calibration={path},act_order=true,gptq_params=mse,"
+        f"refit={str(refit).lower()}>"
+    )
+    gptq, searched = mlp.copy(), mlp.copy()
+    pipeline = Pipeline.parse(spec)
+    pipeline.run(gptq)
+    mse = "quantize<dtype=int4,granularity=per_block,block_size=16,qscheme=asymmetric"
+    Pipeline.parse(f"{mse},algorithm=mse>").run(searched)
+    stats = pipeline.runs[0].statistics
+    assert stats["gptq-weights"] == 2 and stats["gptq-fallbacks"] == 1
+    (warning,) = pipeline.runs[0].warnings
+    assert "'table'" in warning and "(its consumer coreai.gather_nd is not a matmul)" in warning
+    assert warning.endswith("quantized with the MSE search")
+    strip = re.compile(r"dense_resource<[^>]*>|0x[0-9A-F]+")
+    assert strip.sub("", str(gptq)).split("{-#")[0] == strip.sub("", str(searched)).split("{-#")[0]
+    ours, theirs = weights_by_key(gptq), weights_by_key(searched)
+    for key in ("table_data", "table_scale", "table_offset"):
+        np.testing.assert_array_equal(ours[key], theirs[key])
+    w1 = weights_by_key(mlp)["w1"]
+    scheme = IntegerScheme(4, True, False, (1, 16), search=True, refit=refit)
+    expected = gptq_quantize(w1.T, gram([s["x"] for s in samples]), scheme, act_order=True)
+    assert expected.offset2 is not None and expected.offset2.any()
+    np.testing.assert_array_equal(ours["w1_data"], expected.data.T)
+    np.testing.assert_array_equal(ours["w1_scale"], expected.scale.T)
+    np.testing.assert_array_equal(ours["w1_offset"], expected.offset2.T)
+    assert output_error(gptq, mlp, samples) < 0.7 * output_error(searched, mlp, samples)
+    decompressed = gptq.copy()
+    Pipeline.parse("decompress").run(decompressed)
+    sample = samples[0]
+    assert np.allclose(run(gptq, sample)["y"], run(decompressed, sample)["y"])
+
+
+def test_the_refit_of_round_to_nearest_parameters_keeps_rtns_ir(mlp, tmp_path) -> None:
+    """refit=true with gptq_params=rtn moves scales only: the same constants as without
+    (integer zero points, zero offsets), the same codes, other scales."""
+    samples = correlated_inputs(3)
+    path = save_samples(tmp_path / "cal.npz", samples)
+    spec = f"{GPTQ},qscheme=asymmetric,calibration={path},act_order=true"
+    plain, refitted = mlp.copy(), mlp.copy()
+    Pipeline.parse(f"{spec}>").run(plain)
+    Pipeline.parse(f"{spec},refit=true>").run(refitted)
+    strip = re.compile(r"dense_resource<[^>]*>|0x[0-9A-F]+")
+    assert strip.sub("", str(plain)).split("{-#")[0] == strip.sub("", str(refitted)).split("{-#")[0]
+    ours, theirs = weights_by_key(refitted), weights_by_key(plain)
+    for key in ("w1_data", "w1_zero_point", "w2_data", "w2_zero_point"):
+        np.testing.assert_array_equal(ours[key], theirs[key])
+    assert not np.array_equal(ours["w1_scale"], theirs["w1_scale"])
+    assert "w1_offset" not in ours  # a splat of zeros, as round-to-nearest writes it
+    assert output_error(refitted, mlp, samples) < output_error(plain, mlp, samples)
+
+
+def test_sequential_runs_see_the_search_parameters(mlp: AIProgram, tmp_path: Path) -> None:
+    """sequential=true with gptq_params=mse: the second weight's statistics come from the
+    first one as stored (codes, scale and offset2)."""
+    samples = correlated_inputs(2)
+    path = save_samples(tmp_path / "cal.npz", samples)
+    program = mlp.copy()
+    spec = f"{GPTQ},qscheme=asymmetric,calibration={path},gptq_params=mse,sequential=true>"
+    Pipeline.parse(spec).run(program)
+    stored = weights_by_key(program)
+    zero_point = stored.get("w1_zero_point")  # a splat literal (no resource) when all zero
+    w1_hat = dequantize_blockwise(
+        stored["w1_data"], stored["w1_scale"], zero_point, stored["w1_offset"], np.float32
+    )
+    hidden = [np.maximum(s["x"] @ w1_hat, 0) for s in samples]
+    scheme = IntegerScheme(4, True, False, (1, 16), search=True)
+    expected = gptq_quantize(weights_by_key(mlp)["w2"], gram(hidden), scheme)
+    np.testing.assert_array_equal(stored["w2_data"], expected.data)
+
+
 @pytest.mark.parametrize("granularity", ["per_tensor", "per_channel", "per_grouped_channel"])
 @pytest.mark.parametrize("dtype,qscheme", [("int8", "symmetric"), ("uint4", "asymmetric")])
 def test_every_integer_scheme_runs_and_decompresses(mlp, granularity, dtype, qscheme) -> None:
@@ -241,17 +320,21 @@ def test_samples_by_key_and_by_leading_axis_give_the_same_result(mlp, tmp_path) 
 def test_options_round_trip_and_list() -> None:
     text = (
         f'{GPTQ},calibration="cal dir/c.npz",calibration_samples=3,calibration_seed=2,'
-        "damp=0.05,act_order=true,sequential=false>"
+        "damp=0.05,act_order=true,sequential=false,gptq_params=mse,refit=true,refit_rounds=3>"
     )
     pipeline = Pipeline.parse(text)
     assert Pipeline.parse(str(pipeline)) == pipeline
     (quantize,) = pipeline.passes
     assert quantize.calibration == "cal dir/c.npz" and quantize.damp == 0.05
+    assert quantize.gptq_params == "mse" and quantize.refit and quantize.refit_rounds == 3
+    assert "gptq_params" not in str(Pipeline.parse(f"{GPTQ},gptq_params=rtn>"))  # the default
     assert str(Pipeline.parse("quantize<algorithm=rtn>")) == "quantize"
     listing = subprocess.run(
         [sys.executable, "-m", "coreai_opt.cli", "--list-passes"], capture_output=True, text=True
     ).stdout
-    for name in ("algorithm", "calibration", "damp", "act_order", "sequential"):
+    for name in ("algorithm", "calibration", "damp", "act_order", "sequential", "gptq_params"):
+        assert name in listing
+    for name in ("refit", "refit_rounds"):
         assert name in listing
 
 
@@ -265,6 +348,22 @@ def test_options_round_trip_and_list() -> None:
         ("act_order=true", "option 'act_order' needs algorithm=gptq"),
         ("calibration_mask=m", "option 'calibration_mask' needs algorithm=gptq"),
         ("clip_search=true", "option 'clip_search' needs algorithm=gptq"),
+        ("gptq_params=mse", "option 'gptq_params' needs algorithm=gptq"),
+        ("algorithm=mse,gptq_params=mse", "option 'gptq_params' needs algorithm=gptq"),
+        ("algorithm=gptq,gptq_params=best", "'gptq_params' must be one of [rtn, mse]"),
+        ("refit=true", "option 'refit' needs algorithm=gptq"),
+        ("refit_rounds=2", "option 'refit_rounds' needs algorithm=gptq"),
+        ("algorithm=gptq,refit_rounds=2", "option 'refit_rounds' needs refit=true"),
+        ("algorithm=gptq,refit=true,refit_rounds=0", "'refit_rounds' must be at least 1, got 0"),
+        (
+            "algorithm=gptq,refit=true,granularity=per_grouped_channel",
+            "option 'refit' needs granularity per_channel or per_block (parameters of one row), "
+            "got per_grouped_channel",
+        ),
+        (
+            "algorithm=gptq,gptq_params=mse,clip_search=true",
+            "option 'clip_search' cannot be combined with gptq_params=mse",
+        ),
         ("algorithm=awq", "option 'algorithm' must be one of [rtn, mse, gptq], got 'awq'"),
     ],
 )
@@ -321,7 +420,8 @@ def test_the_command_line_error_is_one_line(tmp_path: Path) -> None:
     ]
 
 
-def test_xdsl_opt_spelling(tmp_path: Path) -> None:
+@pytest.mark.parametrize("params", ["rtn", "mse refit=true refit_rounds=2"])
+def test_xdsl_opt_spelling(tmp_path: Path, params: str) -> None:
     source = tmp_path / "mlp.mlir"
     source.write_text(mlp_text(literals=True))
     command = [
@@ -329,12 +429,13 @@ def test_xdsl_opt_spelling(tmp_path: Path) -> None:
         str(source),
         "-p",
         "quantize{dtype=int4 granularity=per_block block_size=16 algorithm=gptq "
-        "calibration_samples=2}",
+        f"calibration_samples=2 gptq_params={params}}}",
         "-t",
         "coreai",
     ]
     theirs = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    ours = Pipeline.parse(f"{GPTQ},calibration_samples=2>").run(AIProgram.load(source))
+    spec = f"{GPTQ},calibration_samples=2,gptq_params={params.replace(' ', ',')}>"
+    ours = Pipeline.parse(spec).run(AIProgram.load(source))
     assert theirs == str(ours)
 
 

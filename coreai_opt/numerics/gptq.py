@@ -14,13 +14,20 @@ the columns not yet rounded through ``H⁻¹`` (``H = 2 XᵀX``), so they absorb
   *lazy batches* (128 columns, a multiple of the group size): the error of a batch reaches
   the later columns in one matrix product.
 - Quantization parameters are those of round-to-nearest (``quantize_int``: the same scales,
-  zero points, rounding and clipping), computed from the weight as GPTQ sees it. Parameters
+  zero points, rounding and clipping), computed from the weight as GPTQ sees it; or, with
+  ``IntegerScheme.search``, those of the data-free MSE search (``quantize_int_mse``: a
+  scale, a zero point and a float ``offset2`` per group, codes
+  ``clip(rint((w − offset2) / s) + zp)`` over the dtype's whole code range). Parameters
   shared along the input axis (per tensor, per channel, per grouped channel) come from the
   original weight. Per-block groups choose theirs when the group starts, from the group's
   columns as earlier errors left them; with ``act_order`` (columns in decreasing ``H_jj``)
   groups are no longer visited in order, so every group's parameters are fixed first, from
   the original weight (the layout ``blockwise_shift_scale`` needs: contiguous groups).
-- With ``H = I`` nothing is spread, and the result equals round-to-nearest exactly.
+- With ``H = I`` nothing is spread, and the result equals round-to-nearest (with ``search``:
+  ``quantize_int_mse``) exactly.
+- ``IntegerScheme.refit``: once the codes are chosen, each row's scales (and, for the
+  search's asymmetric schemes, offset2) are refitted to them by least squares on the layer
+  error (`refit_parameters`), kept per row only where that error drops.
 
 Everything is float64 except the rounding step itself, which divides in the dtype
 round-to-nearest uses (float32 for 16- and 32-bit weights), so codes agree with it.
@@ -32,12 +39,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coreai_opt.numerics.finite import float_info
 from coreai_opt.numerics.quantization import (
     QuantizedTensor,
     expand_blockwise,
     integer_range,
     quantize_int,
 )
+from coreai_opt.numerics.search import quantize_int_mse
 
 LAZY_BATCH = 128
 """Columns per lazy batch (rounded up to a multiple of the group size)."""
@@ -55,11 +64,38 @@ class IntegerScheme:
     clip_search: bool = False
     """Choose each group's range by the clip search (`searched_parameters`), its squared
     error weighted per column by ``diag(H)``."""
+    search: bool = False
+    """Take each group's (scale, zero point, offset2) from the data-free MSE search
+    (``search_qparams_int``, as ``quantize<algorithm=mse>``) instead of round-to-nearest."""
+    refit: bool = False
+    """After the sweep, refit every row's scales (with ``search`` and an asymmetric scheme,
+    offset2 too) to the codes by least squares on the layer error (`refit_parameters`);
+    needs one row per parameter block."""
+    refit_rounds: int = 1
+    """Sweeps, each followed by the refit (the later ones with the refitted parameters)."""
+
+    def __post_init__(self) -> None:
+        if self.search and self.clip_search:
+            raise GptqError("the clip search and the MSE search parameters exclude each other")
+        if self.refit and self.block_shape[0] != 1:
+            raise GptqError("the refit needs parameters of one row (per channel or per block)")
+        if self.refit_rounds < 1 or (self.refit_rounds > 1 and not self.refit):
+            raise GptqError(f"refit rounds must be 1, or more with the refit: {self.refit_rounds}")
+
+    @property
+    def refits_offsets(self) -> bool:
+        """The refit also moves the float offset2 (the search's asymmetric schemes)."""
+        return self.search and not self.symmetric
 
     @property
     def group_size(self) -> int:
         """Columns sharing parameters (0: all of them)."""
         return self.block_shape[1]
+
+    @property
+    def code_range(self) -> tuple[int, int]:
+        """Smallest and largest code: the search uses the dtype's whole range."""
+        return integer_range(self.n_bits, self.signed, self.symmetric and not self.search)
 
     def parameters(
         self,
@@ -68,8 +104,10 @@ class IntegerScheme:
         importance: np.ndarray | None = None,
     ) -> QuantizedTensor:
         """Parameters (with codes) of ``weight`` (weight dtype) for ``block_shape``:
-        round-to-nearest's, or the clip search's (column errors weighted by
-        ``importance``)."""
+        round-to-nearest's, the clip search's (column errors weighted by ``importance``)
+        or the MSE search's (``quantize_int_mse``: ``offset2`` set)."""
+        if self.search:
+            return quantize_int_mse(weight, self.n_bits, self.signed, self.symmetric, block_shape)
         if self.clip_search:
             return searched_parameters(weight, self, block_shape, importance)
         return quantize_int(weight, self.n_bits, self.signed, self.symmetric, block_shape)
@@ -163,24 +201,33 @@ def inverse_cholesky_upper(hessian: np.ndarray) -> np.ndarray:
 
 
 def round_columns(
-    values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, scheme: IntegerScheme
+    values: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    scheme: IntegerScheme,
+    offset2: np.ndarray | None = None,
 ) -> np.ndarray:
     """Codes of ``values`` (float64) with parameters of the same shape:
-    ``clip(rint(v / scale) + zero_point)``, divided in ``scale``'s compute dtype."""
+    ``clip(rint((v − offset2) / scale) + zero_point)``, computed in ``scale``'s compute
+    dtype as the encoder (``quantize_with_qparams``) does."""
     compute = np.float64 if scale.dtype == np.float64 else np.float32
-    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
-    codes = np.rint(values.astype(compute) / scale.astype(compute))
+    low, high = scheme.code_range
+    shifted = values.astype(compute)
+    if offset2 is not None:
+        shifted = shifted - offset2.astype(compute)
+    codes = np.rint(shifted / scale.astype(compute))
     codes += zero_point.astype(compute)
     return np.clip(codes, low, high)
 
 
 @dataclass
 class GroupParameters:
-    """Scale and zero point per row and group ([rows, groups]); ``fixed`` when all are
-    chosen up front, else filled as groups start."""
+    """Scale, zero point and offset2 (None: zero) per row and group ([rows, groups]);
+    ``fixed`` when all are chosen up front, else filled as groups start."""
 
     scale: np.ndarray
     zero_point: np.ndarray
+    offset2: np.ndarray | None
     fixed: bool
 
     @classmethod
@@ -188,17 +235,60 @@ class GroupParameters:
         cls, weight: np.ndarray, scheme: IntegerScheme, importance: np.ndarray
     ) -> GroupParameters:
         """Every group's parameters from the original weight."""
-        quantized = scheme.parameters(weight, scheme.block_shape, importance)
-        rows = weight.shape[0]
-        repeat = rows // quantized.scale.shape[0]
-        scale = np.repeat(quantized.scale, repeat, axis=0)
-        zero_point = np.repeat(quantized.offset, repeat, axis=0)
-        return cls(scale, zero_point, fixed=True)
+        found = scheme.parameters(weight, scheme.block_shape, importance)
+        scale, zero_point, offset2 = found.scale, found.offset, found.offset2
+        if scheme.search and offset2 is None:
+            offset2 = np.zeros_like(scale)
+        repeat = weight.shape[0] // scale.shape[0]
+        if offset2 is not None:
+            offset2 = np.repeat(offset2, repeat, axis=0)
+        return cls(
+            np.repeat(scale, repeat, axis=0),
+            np.repeat(zero_point, repeat, axis=0),
+            offset2,
+            fixed=True,
+        )
 
-    def stored(self, rows: int, scheme: IntegerScheme) -> tuple[np.ndarray, np.ndarray]:
-        """(scale, offset1) in the parameter shape of ``scheme.block_shape``."""
+    @classmethod
+    def given(cls, quantized: QuantizedTensor, rows: int, scheme: IntegerScheme) -> GroupParameters:
+        """Fixed parameters from a result in the layout of ``scheme.block_shape``."""
+        repeat = rows // quantized.scale.shape[0]
+        offset2 = quantized.offset2
+        if offset2 is None and scheme.search:
+            offset2 = np.zeros_like(quantized.scale)
+        return cls(
+            np.repeat(quantized.scale, repeat, axis=0),
+            np.repeat(quantized.offset, repeat, axis=0).astype(np.int64),
+            None if offset2 is None else np.repeat(offset2, repeat, axis=0),
+            fixed=True,
+        )
+
+    @classmethod
+    def empty(cls, weight: np.ndarray, scheme: IntegerScheme) -> GroupParameters:
+        """Room for every group's parameters, chosen as the sweep reaches the groups."""
+        shape = (weight.shape[0], weight.shape[1] // scheme.group_size)
+        offset2 = np.zeros(shape, weight.dtype) if scheme.search else None
+        return cls(np.empty(shape, weight.dtype), np.empty(shape, np.int64), offset2, False)
+
+    def choose(
+        self, g: int, columns: np.ndarray, scheme: IntegerScheme, importance: np.ndarray
+    ) -> None:
+        """Group ``g``'s parameters from its columns ([rows, group], weight dtype)."""
+        found = scheme.parameters(columns, (scheme.block_shape[0], 0), importance)
+        scale, zero_point, offset2 = found.scale, found.offset, found.offset2
+        repeat = columns.shape[0] // scale.shape[0]
+        self.scale[:, g] = np.repeat(scale[:, 0], repeat)
+        self.zero_point[:, g] = np.repeat(zero_point[:, 0], repeat)
+        if self.offset2 is not None and offset2 is not None:
+            self.offset2[:, g] = np.repeat(offset2[:, 0], repeat)
+
+    def stored(
+        self, rows: int, scheme: IntegerScheme
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(scale, offset1, offset2 or None) in the parameter shape of ``scheme.block_shape``."""
         step = scheme.block_shape[0] or rows
-        return self.scale[::step].copy(), self.zero_point[::step].copy()
+        offset2 = None if self.offset2 is None else self.offset2[::step].copy()
+        return self.scale[::step].copy(), self.zero_point[::step].copy(), offset2
 
 
 def gptq_quantize(
@@ -207,11 +297,16 @@ def gptq_quantize(
     scheme: IntegerScheme,
     damp: float = 0.01,
     act_order: bool = False,
+    initial: QuantizedTensor | None = None,
 ) -> QuantizedTensor:
     """GPTQ of ``weight`` ([rows, cols], a float dtype) given ``hessian`` ([cols, cols]).
 
-    Returns codes, scales and zero points in the layout ``quantize_int`` gives for
-    ``scheme.block_shape``, so the result dequantizes with ``blockwise_shift_scale``.
+    Returns codes, scales and zero points (and offset2, with the search) in the layout
+    ``quantize_int`` gives for ``scheme.block_shape``, so the result dequantizes with
+    ``blockwise_shift_scale``. ``initial`` (a result of that layout) fixes every group's
+    parameters instead of choosing them. With ``scheme.refit`` the sweep is followed by the
+    refit, ``scheme.refit_rounds`` times: each round after the first sweeps again with the
+    parameters the previous refit left, fixed, and refits.
     """
     if weight.ndim != 2:
         raise GptqError(f"GPTQ needs a 2-D weight, got shape {weight.shape}")
@@ -225,13 +320,38 @@ def gptq_quantize(
     importance = np.diag(h).copy()
     order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(cols)
     factor = inverse_cholesky_upper(h[np.ix_(order, order)])
-    if scheme.group_size == 0 or act_order:
+    if initial is not None:
+        params = GroupParameters.given(initial, rows, scheme)
+    elif scheme.group_size == 0 or act_order:
         params = GroupParameters.up_front(weight, scheme, importance)
     else:
-        shape = (rows, cols // group)
-        params = GroupParameters(
-            np.empty(shape, weight.dtype), np.empty(shape, np.int64), fixed=False
-        )
+        params = GroupParameters.empty(weight, scheme)
+    data_dtype = np.int8 if scheme.signed else np.uint8
+    for _ in range(scheme.refit_rounds if scheme.refit else 1):
+        codes = sweep(weight, factor, order, params, scheme, importance).astype(data_dtype)
+        scale, offset, offset2 = params.stored(rows, scheme)
+        if scheme.refit:
+            shift = np.zeros_like(scale) if offset2 is None else offset2
+            scale, offset2 = refit_parameters(weight, codes, scale, offset, shift, h, scheme)
+        if offset2 is not None and not offset2.any():
+            offset2 = None
+        result = QuantizedTensor(codes, scale, offset.astype(data_dtype), offset2)
+        params = GroupParameters.given(result, rows, scheme)
+    return result
+
+
+def sweep(
+    weight: np.ndarray,
+    factor: np.ndarray,
+    order: np.ndarray,
+    params: GroupParameters,
+    scheme: IntegerScheme,
+    importance: np.ndarray,
+) -> np.ndarray:
+    """GPTQ's column sweep in ``order``: the codes ([rows, cols], weight column order);
+    ``params`` are filled as groups start unless fixed."""
+    rows, cols = weight.shape
+    group = scheme.group_size or cols
     # transposed ([cols, rows], C order): a column of the weight is a contiguous row here
     work = np.array(weight[:, order].T, dtype=np.float64, order="C")
     codes = np.empty((cols, rows), dtype=np.int64)
@@ -242,11 +362,9 @@ def gptq_quantize(
             work, codes, factor, order, params, scheme, (start, stop), importance
         )
         work[stop:] -= factor[start:stop, stop:].T @ errors
-    data_dtype = np.int8 if scheme.signed else np.uint8
-    restored = np.empty((rows, cols), dtype=data_dtype)
+    restored = np.empty((rows, cols), dtype=np.int64)
     restored[:, order] = codes.T
-    scale, offset = params.stored(rows, scheme)
-    return QuantizedTensor(restored, scale, offset.astype(data_dtype))
+    return restored
 
 
 def quantize_batch(
@@ -271,19 +389,107 @@ def quantize_batch(
         g = original // group
         if not params.fixed and original % group == 0:
             columns = work[column : column + group].T.astype(params.scale.dtype)
-            weights = importance[column : column + group]
-            chosen = scheme.parameters(columns, (scheme.block_shape[0], 0), weights)
-            params.scale[:, g] = chosen.scale[:, 0]
-            params.zero_point[:, g] = chosen.offset[:, 0]
+            params.choose(g, columns, scheme, importance[column : column + group])
         scale, zero_point = params.scale[:, g], params.zero_point[:, g]
+        offset2 = None if params.offset2 is None else params.offset2[:, g]
         value = work[column]
-        code = round_columns(value, scale, zero_point, scheme)
+        code = round_columns(value, scale, zero_point, scheme, offset2)
         codes[column] = code
         dequantized = (code - zero_point) * scale.astype(np.float64)
+        if offset2 is not None:
+            dequantized += offset2.astype(np.float64)
         error = (value - dequantized) / factor[column, column]
         work[column + 1 : stop] -= np.outer(factor[column, column + 1 : stop], error)
         errors[column - start] = error
     return errors
+
+
+def group_sums(values: np.ndarray, group: int) -> np.ndarray:
+    """Sums over consecutive runs of ``group`` entries of the last axis."""
+    return values.reshape(*values.shape[:-1], -1, group).sum(axis=-1)
+
+
+def refit_parameters(
+    weight: np.ndarray,
+    codes: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    offset2: np.ndarray,
+    hessian: np.ndarray,
+    scheme: IntegerScheme,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset2) ([rows, groups], weight dtype) refitted to fixed ``codes``.
+
+    Row ``r`` dequantizes as ``ŵ_j = s_g (c_j − zp_g) + o_g`` on the columns ``j`` of group
+    ``g``: linear in ``θ = (s, o)``. The ``θ`` minimising the layer error
+    ``(w − ŵ)ᵀ H (w − ŵ)`` (``H`` the damped Hessian GPTQ used) solves the normal equations
+    ``(Aᵀ H A) θ = Aᵀ H w``, ``A`` the ``[cols, 2 groups]`` basis (centred codes, ones).
+    Unless ``scheme.refits_offsets`` only ``s`` is refitted (``o`` stays 0: integer zero
+    points, no offset2 to store). A row keeps its new parameters if,
+    rounded to the weight dtype, they are positive, finite, cannot overflow it, and lower
+    the row's layer error; otherwise its old ones.
+    """
+    rows, cols = codes.shape
+    group = scheme.group_size or cols
+    groups = cols // group
+    centred = codes.astype(np.float64) - np.repeat(zero_point.astype(np.float64), group, axis=1)
+    w = weight.astype(np.float64)
+    bases = [centred, np.ones((rows, cols))] if scheme.refits_offsets else [centred]
+    wh = w @ hessian
+    size = len(bases) * groups
+    normal = np.empty((rows, size, size))
+    rhs = np.empty((rows, size))
+    for a, basis in enumerate(bases):
+        rhs[:, a * groups : (a + 1) * groups] = group_sums(basis * wh, group)
+        for g in range(groups):
+            columns = slice(g * group, (g + 1) * group)
+            reach = basis[:, columns] @ hessian[columns]  # Σ_{i∈g} u_i H_ij, [rows, cols]
+            for b, other in enumerate(bases):
+                normal[:, a * groups + g, b * groups : (b + 1) * groups] = group_sums(
+                    reach * other, group
+                )
+    ridge = 1e-12 * np.abs(np.einsum("rii->ri", normal)).max(axis=1)
+    normal[:, np.arange(size), np.arange(size)] += ridge[:, None]
+    try:
+        theta = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return scale, offset2
+    with np.errstate(over="ignore", invalid="ignore"):
+        new_scale = theta[:, :groups].astype(scale.dtype)
+        new_offset2 = (
+            theta[:, groups:].astype(offset2.dtype)
+            if scheme.refits_offsets
+            else np.zeros_like(offset2)
+        )
+    low, high = scheme.code_range
+    reach = np.maximum(zero_point.astype(np.float64) - low, high - zero_point.astype(np.float64))
+    bound = new_scale.astype(np.float64) * reach + np.abs(new_offset2.astype(np.float64))
+    limit = float(float_info(scale.dtype).max)
+    valid = (
+        (new_scale.astype(np.float64) > 0).all(axis=1)
+        & np.isfinite(new_offset2.astype(np.float64)).all(axis=1)
+        & (bound <= limit).all(axis=1)
+    )
+    old_error = row_errors(w, centred, scale, offset2, hessian, group)
+    new_error = row_errors(w, centred, new_scale, new_offset2, hessian, group)
+    keep = (valid & (new_error < old_error))[:, None]
+    return np.where(keep, new_scale, scale), np.where(keep, new_offset2, offset2)
+
+
+def row_errors(
+    w: np.ndarray,
+    centred: np.ndarray,
+    scale: np.ndarray,
+    offset2: np.ndarray,
+    hessian: np.ndarray,
+    group: int,
+) -> np.ndarray:
+    """Each row's layer error ``(w − ŵ)ᵀ H (w − ŵ)`` for ``ŵ = s (c − zp) + o`` (float64)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        approximation = centred * np.repeat(scale.astype(np.float64), group, axis=1)
+        approximation += np.repeat(offset2.astype(np.float64), group, axis=1)
+        delta = w - approximation
+        return np.einsum("ij,ij->i", delta @ hessian, delta)
 
 
 def layer_error(weight: np.ndarray, approximation: np.ndarray, hessian: np.ndarray) -> float:

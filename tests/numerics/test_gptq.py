@@ -16,7 +16,8 @@ from coreai_opt.numerics.gptq import (
     inverse_cholesky_upper,
     layer_error,
 )
-from coreai_opt.numerics.quantization import integer_range, quantize_int
+from coreai_opt.numerics.quantization import integer_range, quantize_int, quantize_with_qparams
+from coreai_opt.numerics.search import quantize_int_mse, search_qparams_int
 
 SCHEMES = {
     "per_tensor": (0, 0),
@@ -330,3 +331,344 @@ def test_the_clip_search_clips_an_outlier() -> None:
     assert searched.data[0, -1] == 7
     plain = scheme.parameters(weight, (1, 0))  # unweighted: the outlier's error counts
     assert plain.scale[0, 0] > searched.scale[0, 0]
+
+
+# --------------------------------------------------------------------------- search parameters
+
+
+def slow_search_gptq(
+    weight: np.ndarray, hessian: np.ndarray, scheme: IntegerScheme, damp: float, act_order: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`slow_gptq` with the MSE search's parameters: per-block groups (no act_order) search
+    their columns as the earlier errors left them; otherwise every group's parameters come
+    from the original weight. Codes ``clip(rint((w − o2) / s) + zp)`` over the whole code
+    range. Returns (codes, scale, zero point, offset2) per element."""
+    rows, cols = weight.shape
+    low, high = integer_range(scheme.n_bits, scheme.signed, symmetric=False)
+    group = scheme.group_size or cols
+    h = np.array(hessian, dtype=np.float64)
+    h[np.diag_indices(cols)] = np.where(np.diag(h) == 0, 1.0, np.diag(h))
+    h += damp * np.mean(np.diag(h)) * np.eye(cols)
+    order = list(np.argsort(-np.diag(h), kind="stable")) if act_order else list(range(cols))
+    w = np.array(weight, dtype=np.float64)
+    h_inverse = np.linalg.inv(h)
+    codes, scales, zeros, shifts = (np.zeros((rows, cols)) for _ in range(4))
+    fixed_params = act_order or scheme.group_size == 0
+    if fixed_params:
+        found = search_qparams_int(
+            weight, scheme.n_bits, scheme.signed, scheme.symmetric, scheme.block_shape
+        )
+        full = [repeat_blocks(p, weight.shape).astype(np.float64) for p in found]
+    remaining = list(order)
+    for j in order:
+        if not fixed_params and j % group == 0:
+            found = search_qparams_int(
+                w[:, j : j + group].astype(weight.dtype),
+                scheme.n_bits,
+                scheme.signed,
+                scheme.symmetric,
+                (scheme.block_shape[0], 0),
+            )
+            for c in range(j, j + group):
+                for target, p in zip((scales, zeros, shifts), found, strict=True):
+                    target[:, c] = np.repeat(p[:, 0], rows // p.shape[0])
+        elif fixed_params:
+            scales[:, j], zeros[:, j], shifts[:, j] = (p[:, j] for p in full)
+        compute = np.float32 if weight.dtype != np.float64 else np.float64
+        scale = scales[:, j].astype(weight.dtype)
+        shift = shifts[:, j].astype(weight.dtype)
+        value = w[:, j].astype(compute) - shift.astype(compute)
+        q = np.clip(np.rint(value / scale.astype(compute)) + zeros[:, j], low, high)
+        codes[:, j] = q
+        dequantized = (q - zeros[:, j]) * scale.astype(np.float64) + shift.astype(np.float64)
+        remaining.remove(j)
+        error = (w[:, j] - dequantized) / h_inverse[j, j]
+        for k in remaining:
+            w[:, k] -= error * h_inverse[j, k]
+        h_inverse = h_inverse - np.outer(h_inverse[:, j], h_inverse[j, :]) / h_inverse[j, j]
+    return codes, scales, zeros, shifts
+
+
+def offset2_of(quantized) -> np.ndarray:
+    """A result's offset2 (zeros when it has none)."""
+    if quantized.offset2 is None:
+        return np.zeros(quantized.scale.shape, quantized.scale.dtype)
+    return quantized.offset2
+
+
+SEARCH_SCHEMES = [(4, True, False), (4, False, False), (4, True, True), (8, True, False)]
+
+
+@pytest.mark.parametrize("act_order", [False, True])
+@pytest.mark.parametrize("granularity", list(SCHEMES))
+@pytest.mark.parametrize("bits,signed,symmetric", SEARCH_SCHEMES)
+def test_search_parameters_match_a_slow_reference(
+    granularity, act_order, bits, signed, symmetric
+) -> None:
+    rng = np.random.default_rng(bits + 10 * act_order + 3 * symmetric)
+    weight = (rng.standard_normal((8, 48)) * 0.1).astype(np.float32)
+    hessian = correlated_hessian(rng, 48, 200)
+    scheme = IntegerScheme(bits, signed, symmetric, SCHEMES[granularity], search=True)
+    result = gptq_quantize(weight, hessian, scheme, damp=0.02, act_order=act_order)
+    codes, scales, zeros, shifts = slow_search_gptq(weight, hessian, scheme, 0.02, act_order)
+    np.testing.assert_array_equal(result.data, codes)
+    np.testing.assert_array_equal(repeat_blocks(result.scale, weight.shape), scales)
+    np.testing.assert_array_equal(repeat_blocks(result.offset, weight.shape), zeros)
+    np.testing.assert_array_equal(repeat_blocks(offset2_of(result), weight.shape), shifts)
+    if not symmetric:  # the search's offsets are continuous: offset2 is used
+        assert result.offset2 is not None and result.offset2.any()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.sampled_from([1, 4, 8]),
+    cols=st.sampled_from([16, 32, 64]),
+    bits=st.sampled_from([2, 4, 8]),
+    signed=st.booleans(),
+    symmetric=st.booleans(),
+    granularity=st.sampled_from(list(SCHEMES)),
+    act_order=st.booleans(),
+    dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32), np.float64]),
+    damp=st.sampled_from([0.0, 0.01, 0.5]),
+)
+def test_with_an_identity_hessian_gptq_with_search_parameters_is_the_search(
+    seed, rows, cols, bits, signed, symmetric, granularity, act_order, dtype, damp
+) -> None:
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((rows, cols)) * rng.uniform(1e-3, 10)).astype(dtype)
+    blocks = SCHEMES[granularity]
+    if rows % max(blocks[0], 1):
+        blocks = (1, blocks[1])
+    scheme = IntegerScheme(bits, signed, symmetric, blocks, search=True)
+    result = gptq_quantize(weight, np.eye(cols), scheme, damp=damp, act_order=act_order)
+    expected = quantize_int_mse(weight, bits, signed, symmetric, blocks)
+    np.testing.assert_array_equal(result.data, expected.data)
+    np.testing.assert_array_equal(result.scale, expected.scale)
+    np.testing.assert_array_equal(result.offset, expected.offset)
+    np.testing.assert_array_equal(offset2_of(result), offset2_of(expected))
+    assert result.data.dtype == expected.data.dtype
+    assert result.scale.dtype == expected.scale.dtype
+    assert offset2_of(result).dtype == offset2_of(expected).dtype
+
+
+def test_the_two_searches_exclude_each_other() -> None:
+    with pytest.raises(GptqError, match="exclude each other"):
+        IntegerScheme(4, True, False, (1, 16), clip_search=True, search=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    bits=st.sampled_from([2, 4, 8]),
+    symmetric=st.booleans(),
+    granularity=st.sampled_from(list(SCHEMES)),
+    act_order=st.booleans(),
+    dead=st.integers(0, 3),
+)
+def test_with_uncorrelated_inputs_search_gptq_is_the_search(
+    seed, bits, symmetric, granularity, act_order, dead
+) -> None:
+    """A diagonal H (uncorrelated inputs of any scales, some never active) spreads no error:
+    the greedy sweep then rounds every column with the search's parameters, whatever the
+    order, so the result is `quantize_int_mse`'s exactly."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((8, 32)) * 0.05).astype(np.float16)
+    diagonal = rng.uniform(0.01, 100, 32)
+    diagonal[rng.choice(32, dead, replace=False)] = 0
+    scheme = IntegerScheme(bits, True, symmetric, SCHEMES[granularity], search=True)
+    result = gptq_quantize(weight, np.diag(diagonal), scheme, damp=0.01, act_order=act_order)
+    expected = quantize_int_mse(weight, bits, True, symmetric, SCHEMES[granularity])
+    np.testing.assert_array_equal(result.data, expected.data)
+    np.testing.assert_array_equal(result.scale, expected.scale)
+    np.testing.assert_array_equal(offset2_of(result), offset2_of(expected))
+
+
+@pytest.mark.parametrize("act_order", [False, True])
+@pytest.mark.parametrize("granularity", list(SCHEMES))
+@pytest.mark.parametrize("bits,symmetric", [(4, True), (4, False), (8, False), (2, False)])
+def test_search_gptq_beats_the_search_alone_on_correlated_inputs(
+    granularity, act_order, bits, symmetric
+) -> None:
+    """On 32 x 128 weights and 512 correlated activation rows, GPTQ with the search's
+    parameters has a lower output error on those activations than `quantize_int_mse` for
+    every seed (measured: at most 0.66 of it), and well below on average. It is greedy and
+    carries no guarantee: over 3,000 random small cases (1-8 rows, 16-64 columns, 8-256
+    rows of activations, 2/4/8 bits) 1.6 % lost to the search alone, all but 3 of them with
+    16 or 32 columns, none at 4 or 8 bits with 64 columns (docs/quantization.md)."""
+    ratios = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        weight = (rng.standard_normal((32, 128)) * 0.05).astype(np.float16)
+        hessian = correlated_hessian(rng, 128, 512)
+        scheme = IntegerScheme(bits, True, symmetric, SCHEMES[granularity], search=True)
+        result = gptq_quantize(weight, hessian, scheme, act_order=act_order)
+        alone = quantize_int_mse(weight, bits, True, symmetric, SCHEMES[granularity])
+        gptq_error = layer_error(weight, result.dequantize(np.float64), hessian)
+        ratios.append(gptq_error / layer_error(weight, alone.dequantize(np.float64), hessian))
+    assert max(ratios) < 1
+    assert np.mean(ratios) < 0.7
+
+
+# --------------------------------------------------------------------------- refit
+
+
+def slow_refit(
+    weight: np.ndarray,
+    codes: np.ndarray,
+    zero_point: np.ndarray,
+    hessian: np.ndarray,
+    group: int,
+    offsets: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, least squares ``min ‖L (w − A θ)‖`` with ``H = L Lᵀ`` (Cholesky), ``A``
+    built column by column: ``A[j, g] = c_j − zp_g`` and, with ``offsets``,
+    ``A[j, G + g] = 1`` for ``j`` in group ``g``. Returns (scale, offset2) in float64
+    ([rows, groups])."""
+    rows, cols = weight.shape
+    groups = cols // group
+    root = np.linalg.cholesky(hessian).T  # ‖root x‖² = xᵀ H x
+    scales, shifts = np.zeros((rows, groups)), np.zeros((rows, groups))
+    for r in range(rows):
+        basis = np.zeros((cols, 2 * groups))
+        for j in range(cols):
+            g = j // group
+            basis[j, g] = codes[r, j] - zero_point[r, g]
+            basis[j, groups + g] = 1.0
+        if not offsets:
+            basis = basis[:, :groups]
+        theta = np.linalg.lstsq(root @ basis, root @ weight[r].astype(np.float64), rcond=None)[0]
+        scales[r] = theta[:groups]
+        if offsets:
+            shifts[r] = theta[groups:]
+    return scales, shifts
+
+
+@pytest.mark.parametrize("blocks", [(1, 0), (1, 16)])
+def test_the_refit_matches_a_slow_least_squares(blocks) -> None:
+    rng = np.random.default_rng(7)
+    weight = (rng.standard_normal((6, 48)) * 0.1).astype(np.float32)
+    hessian = correlated_hessian(rng, 48, 300)
+    scheme = IntegerScheme(4, True, False, blocks, search=True)
+    plain = gptq_quantize(weight, hessian, scheme, damp=0.01, act_order=True)
+    refitted = gptq_quantize(
+        weight, hessian, IntegerScheme(4, True, False, blocks, search=True, refit=True), 0.01, True
+    )
+    np.testing.assert_array_equal(refitted.data, plain.data)  # the codes stay GPTQ's
+    group = blocks[1] or 48
+    scales, offsets = slow_refit(
+        weight, plain.data, plain.offset, damped_hessian(hessian, 0.01), group
+    )
+    kept = np.any(refitted.scale != plain.scale, axis=1)
+    assert kept.sum() >= 4  # most rows take the refit
+    np.testing.assert_allclose(refitted.scale[kept], scales[kept], rtol=1e-5)
+    np.testing.assert_allclose(offset2_of(refitted)[kept], offsets[kept], rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    bits=st.sampled_from([2, 4, 8]),
+    signed=st.booleans(),
+    symmetric=st.booleans(),
+    blocks=st.sampled_from([(1, 0), (1, 16)]),
+    act_order=st.booleans(),
+    dtype=st.sampled_from([np.dtype(np.float16), BF16, np.dtype(np.float32)]),
+    search=st.booleans(),
+)
+def test_the_refit_never_raises_any_rows_layer_error(
+    seed, bits, signed, symmetric, blocks, act_order, dtype, search
+) -> None:
+    """Per row, on the damped Hessian GPTQ minimises, the refit is kept only where it lowers
+    the error: no row gets worse, and the codes and zero points do not change. Only the
+    search's asymmetric schemes get an offset2."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((4, 32)) * rng.uniform(1e-3, 10)).astype(dtype)
+    hessian = correlated_hessian(rng, 32, int(rng.integers(8, 128)))
+    plain = gptq_quantize(
+        weight,
+        hessian,
+        IntegerScheme(bits, signed, symmetric, blocks, search=search),
+        0.01,
+        act_order,
+    )
+    scheme = IntegerScheme(bits, signed, symmetric, blocks, search=search, refit=True)
+    refitted = gptq_quantize(weight, hessian, scheme, 0.01, act_order)
+    np.testing.assert_array_equal(refitted.data, plain.data)
+    np.testing.assert_array_equal(refitted.offset, plain.offset)
+    damped = damped_hessian(hessian, 0.01)
+    for row in range(4):
+        before = layer_error(
+            weight[row : row + 1], plain.dequantize(np.float64)[row : row + 1], damped
+        )
+        after = layer_error(
+            weight[row : row + 1], refitted.dequantize(np.float64)[row : row + 1], damped
+        )
+        assert after <= before * (1 + 1e-9)
+    if symmetric or not search:
+        assert refitted.offset2 is None  # scales only: nothing more to store
+    assert np.all(refitted.scale.astype(np.float64) > 0)
+
+
+def test_the_refit_needs_row_parameters() -> None:
+    with pytest.raises(GptqError, match="the refit needs parameters of one row"):
+        IntegerScheme(4, True, False, (4, 0), search=True, refit=True)
+    with pytest.raises(GptqError, match="the refit needs parameters of one row"):
+        IntegerScheme(4, True, False, (0, 0), refit=True)
+
+
+@pytest.mark.parametrize("search", [True, False])
+@pytest.mark.parametrize("act_order", [True, False])
+def test_refit_rounds_sweep_again_with_the_refitted_parameters(search, act_order) -> None:
+    """Round 2 is GPTQ with round 1's parameters fixed (``initial``), then the refit."""
+    rng = np.random.default_rng(11)
+    weight = (rng.standard_normal((8, 64)) * 0.1).astype(np.float32)
+    hessian = correlated_hessian(rng, 64, 200)
+
+    def scheme(rounds: int) -> IntegerScheme:
+        return IntegerScheme(
+            4, True, False, (1, 16), search=search, refit=True, refit_rounds=rounds
+        )
+
+    first = gptq_quantize(weight, hessian, scheme(1), 0.05, act_order)
+    second = gptq_quantize(weight, hessian, scheme(2), 0.05, act_order)
+    again = gptq_quantize(weight, hessian, scheme(1), 0.05, act_order, initial=first)
+    for got, expected in zip(
+        (second.data, second.scale, second.offset, offset2_of(second)),
+        (again.data, again.scale, again.offset, offset2_of(again)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(second.scale, first.scale)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), act_order=st.booleans(), search=st.booleans())
+def test_given_parameters_with_an_identity_hessian_are_the_encoders(seed, act_order, search):
+    """``initial`` fixes every group's parameters: with ``H = I`` the codes are the encoder's
+    (`quantize_with_qparams`) for those parameters, which come back unchanged."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((4, 32)) * 0.1).astype(np.float16)
+    given_params = quantize_int_mse(weight * 0.9, 4, True, False, (1, 16))  # not weight's own
+    scheme = IntegerScheme(4, True, False, (1, 16), search=search)
+    if not search:  # round-to-nearest's code range and no offset2
+        given_params = quantize_int(weight * 0.9, 4, True, False, (1, 16))
+    result = gptq_quantize(weight, np.eye(32), scheme, 0.01, act_order, initial=given_params)
+    expected = quantize_with_qparams(
+        weight,
+        given_params.scale,
+        given_params.offset,
+        np.int8,
+        *scheme.code_range,
+        offset2=given_params.offset2,
+    )
+    np.testing.assert_array_equal(result.data, expected.data)
+    np.testing.assert_array_equal(result.scale, given_params.scale)
+    np.testing.assert_array_equal(offset2_of(result), offset2_of(given_params))
+
+
+def test_refit_rounds_need_the_refit() -> None:
+    with pytest.raises(GptqError, match="refit rounds must be 1, or more with the refit: 2"):
+        IntegerScheme(4, True, False, (1, 16), refit_rounds=2)
+    with pytest.raises(GptqError, match="refit rounds must be 1, or more with the refit: 0"):
+        IntegerScheme(4, True, False, (1, 16), refit=True, refit_rounds=0)

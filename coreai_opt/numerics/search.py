@@ -388,16 +388,22 @@ class _AffineFit:
             closed_form,
         )
 
-    def evaluate(self, params: Params) -> tuple[np.ndarray, _CodeSums]:
+    def evaluate(
+        self, params: Params, scaled_values: np.ndarray | None = None
+    ) -> tuple[np.ndarray, _CodeSums]:
         """Error per block of ``params`` (row parameters: scale, zero point 0, offset2), and
-        the sums of the codes they give (what `refit` needs)."""
+        the sums of the codes they give (what `refit` needs). ``scaled_values``: the values
+        times ``1 / scale`` when the caller has them (starts sharing a scale)."""
         scale, _, offset2 = params
         assert offset2 is not None
         scaled, codes = self.scratch
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             inverse = np.float32(1) / scale
-            np.multiply(self.columns, inverse, out=scaled)
-            scaled -= offset2 * inverse
+            if scaled_values is None:
+                np.multiply(self.columns, inverse, out=scaled)
+                scaled -= offset2 * inverse
+            else:
+                np.subtract(scaled_values, offset2 * inverse, out=scaled)
             _round_clipped(scaled, self.scheme.qmin, self.scheme.qmax, out=codes)
             sums = _code_sums(self.columns, codes)
             s, m = scale[0], offset2[0]
@@ -490,9 +496,11 @@ def _search_asymmetric(
             centred_low + scale * phases - stored_scale * np.float32(scheme.qmin)
         )
     zero_point = np.zeros_like(stored_scale)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled_values = columns * (np.float32(1) / stored_scale)  # shared by the starts
     for offset2 in offsets:
         start = (stored_scale, zero_point, offset2[None, :])
-        error, sums = fit.evaluate(start)
+        error, sums = fit.evaluate(start, scaled_values)
         best.offer(error, start)
         chosen.offer(error, (sums.codes, sums.squares, sums.cross))
     fit.descend(fit.refit(_CodeSums(*chosen.params)), ASYMMETRIC_REFITS, best)

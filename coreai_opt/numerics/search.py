@@ -75,12 +75,25 @@ Params = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 # block are vector additions of whole rows.
 
 
+# Blocks longer than this are laid out row by row (see `_gather`), and their sums accumulate
+# in float64 (float32 sums of long runs lose the digits that decide between close candidates).
+_LONG_BLOCK = 256
+
+
 def _gather(blocked: np.ndarray) -> np.ndarray:
-    """A ``(p0, b0, p1, b1, ...)`` view as float32 columns ``(elements of a block, blocks)``."""
+    """A ``(p0, b0, p1, b1, ...)`` view as float32 columns ``(elements of a block, blocks)``.
+
+    Blocks longer than `_LONG_BLOCK` come as the transpose of a row-per-block array (the
+    columns are then contiguous): numpy runs its inner loops along each block, long enough
+    already, and reduces each block in one contiguous run."""
     rank = blocked.ndim // 2
-    order = tuple(range(1, 2 * rank, 2)) + tuple(range(0, 2 * rank, 2))
+    elements_first = tuple(range(1, 2 * rank, 2)) + tuple(range(0, 2 * rank, 2))
+    blocks_first = tuple(range(0, 2 * rank, 2)) + tuple(range(1, 2 * rank, 2))
     n_blocks = int(np.prod(blocked.shape[0::2]))
-    columns = np.transpose(blocked, order).reshape(-1, n_blocks)
+    if int(np.prod(blocked.shape[1::2])) > _LONG_BLOCK:
+        rows = np.transpose(blocked, blocks_first).reshape(n_blocks, -1)
+        return np.ascontiguousarray(rows, dtype=np.float32).T
+    columns = np.transpose(blocked, elements_first).reshape(-1, n_blocks)
     return np.ascontiguousarray(columns, dtype=np.float32)
 
 
@@ -88,9 +101,14 @@ def _scatter(columns: np.ndarray, blocked: np.ndarray) -> None:
     """Write ``(elements, blocks)`` columns (as `_gather` made them) into a blocked view,
     converted to its dtype first."""
     narrow = columns.astype(blocked.dtype, casting="unsafe")
+    rank = blocked.ndim // 2
+    if columns.shape[0] > _LONG_BLOCK:  # `_gather`'s transposed rows
+        order = tuple(range(0, 2 * rank, 2)) + tuple(range(1, 2 * rank, 2))
+        shape = tuple(blocked.shape[a] for a in order)
+        np.copyto(blocked, np.transpose(narrow.T.reshape(shape), np.argsort(order)))
+        return
     if _scatter_bytes_as_words(narrow, blocked):
         return
-    rank = blocked.ndim // 2
     order = tuple(range(1, 2 * rank, 2)) + tuple(range(0, 2 * rank, 2))
     transposed = tuple(blocked.shape[a] for a in order)
     np.copyto(blocked, np.transpose(narrow.reshape(transposed), np.argsort(order)))
@@ -122,9 +140,6 @@ def _scatter_bytes_as_words(columns: np.ndarray, blocked: np.ndarray) -> bool:
 # Adding and subtracting 1.5 * 2^23 rounds a float32 of magnitude below 2^22 to the nearest
 # integer, ties to even (the FPU's rounding): several times faster than np.rint.
 _ROUNDER = np.float32(1.5 * 2**23)
-# Sums over blocks longer than this accumulate in float64 (float32 sums of long runs lose the
-# last digits that decide between two close candidates).
-_LONG_BLOCK = 256
 
 
 def _block_sums(columns: np.ndarray) -> np.ndarray:

@@ -145,7 +145,6 @@ def test_gptq_lowers_the_output_error_and_keeps_rtns_ir(mlp: AIProgram, tmp_path
     assert np.array_equal(weights_by_key(gptq)["table_data"], weights_by_key(rtn)["table_data"])
     assert not np.array_equal(weights_by_key(gptq)["w1_data"], weights_by_key(rtn)["w1_data"])
     assert output_error(gptq, mlp, samples) < 0.7 * output_error(rtn, mlp, samples)
-    held_out = correlated_inputs(2, seed=1)  # the same distribution, other draws
     held_out = correlated_inputs(6, seed=1)[4:]
     assert output_error(gptq, mlp, held_out) < output_error(rtn, mlp, held_out)
 

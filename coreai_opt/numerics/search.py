@@ -729,7 +729,7 @@ def _search_blockwise(
         if flat_rtn is not None:
             chunk_rtn = tuple(None if p is None else p[:, first : first + count] for p in flat_rtn)
         columns = _gather(blocked)
-        found = search(columns, chunk_rtn)  # type: ignore[arg-type]
+        found = _search_alone_or_not(search, columns, chunk_rtn)  # type: ignore[arg-type]
         if out_view is not None and encode is not None:
             codes = encode(columns, found.params) if found.codes is None else found.codes
             _scatter(codes, layout.blocked(out_view[start : start + step]))
@@ -740,6 +740,24 @@ def _search_blockwise(
         np.concatenate(parts, axis=1).reshape(param_shape) for parts in zip(*results, strict=True)
     ]
     return found, out_view is not None
+
+
+def _search_alone_or_not(search: BlockSearch, columns: np.ndarray, rtn: Params | None) -> _Best:
+    """``search(columns, rtn)``, the same for a block whatever other blocks share its chunk.
+
+    numpy sums the columns of a short-block chunk row by row, but a single column in one
+    contiguous run (another order, other float32 roundings); a lone short block is therefore
+    searched beside a copy of itself, so that it gets the result it gets in any chunk.
+    """
+    if columns.shape[1] != 1 or columns.shape[0] > _LONG_BLOCK:
+        return search(columns, rtn)  # type: ignore[arg-type]
+    pair = np.repeat(columns, 2, axis=1)
+    rtn_pair = (
+        None if rtn is None else tuple(None if p is None else np.repeat(p, 2, axis=1) for p in rtn)
+    )
+    found = search(pair, rtn_pair)  # type: ignore[arg-type]
+    codes = None if found.codes is None else found.codes[:, :1]
+    return _Best(found.error[:1], [p[:, :1] for p in found.params], codes)
 
 
 def _search_sampled(

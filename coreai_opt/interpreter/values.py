@@ -9,6 +9,7 @@ from xdsl.dialects.builtin import ComplexType, TensorType
 from xdsl.ir import Attribute, Operation
 
 from coreai_opt.errors import CoreAIError
+from coreai_opt.numerics.finite import float16_to_float32
 
 
 class InterpreterError(CoreAIError):
@@ -78,7 +79,11 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 
 def as_compute(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """`array` converted to `dtype`'s compute type (no copy when it already is)."""
-    return np.asarray(array).astype(compute_dtype(dtype), copy=False)
+    array = np.asarray(array)
+    compute = compute_dtype(dtype)
+    if array.dtype == np.float16 and compute == np.float32:
+        return float16_to_float32(array)  # numpy's own conversion is ~2.5x slower
+    return array.astype(compute, copy=False)
 
 
 def common_compute_dtype(*arrays: np.ndarray) -> np.dtype:

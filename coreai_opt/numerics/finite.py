@@ -2,7 +2,8 @@
 
 A weight holding NaN or +-inf is never compressed (no scale, LUT or mask can represent it
 faithfully, and cleaning it would silently change it): the passes skip it with a warning
-built by `non_finite_reason`.
+built by `non_finite_reason`. Also: float16 -> float32 conversion without numpy's slow
+software path (`float16_to_float32`), for the executor's float16 programs.
 """
 
 import functools
@@ -96,3 +97,38 @@ def non_finite_reason(weight: np.ndarray) -> str:
     listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
     noun = "value" if nan + pos + neg == 1 else "values"
     return f"holds {listed} {noun} (non-finite weights are never compressed)"
+
+
+_HALF_SIGN = np.uint32(0x8000)
+_HALF_INF = np.uint32(0x7C00)
+_FLOAT_EXPONENT = np.uint32(0x7F800000)
+# float16's magnitude bits shifted into float32's place read as 2^-112 times the value
+# (normal and subnormal alike): 127 - 15 = 112 exponents apart.
+_HALF_TO_FLOAT_SCALE = np.float32(2.0**112)
+
+
+def float16_to_float32(values: np.ndarray) -> np.ndarray:
+    """A float16 array as float32, bit for bit ``values.astype(np.float32)`` (every one of
+    the 65,536 float16 values, tested), ~2.5x faster on normal values and ~12x on subnormal
+    ones: numpy converts float16 in software, element by element.
+
+    The magnitude bits shifted left by 13 are a float32 of 2^-112 times the value (float16
+    subnormals become float32 subnormals, exactly); one multiplication by 2^112 rescales
+    them. Inf and NaN (all-ones exponent) get float32's all-ones exponent instead.
+    """
+    magnitude = np.asarray(values, dtype=np.float16).view(np.uint16).astype(np.uint32)
+    sign = magnitude & _HALF_SIGN
+    magnitude ^= sign
+    inf_or_nan = None
+    if magnitude.size and magnitude.max() >= _HALF_INF:
+        inf_or_nan = magnitude >= _HALF_INF
+    magnitude <<= np.uint32(13)
+    special_bits = None if inf_or_nan is None else magnitude | _FLOAT_EXPONENT
+    out = magnitude.view(np.float32)
+    out *= _HALF_TO_FLOAT_SCALE
+    out_bits = out.view(np.uint32)
+    if special_bits is not None:
+        np.copyto(out_bits, special_bits, where=inf_or_nan)
+    sign <<= np.uint32(16)
+    out_bits |= sign
+    return out

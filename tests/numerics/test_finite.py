@@ -62,3 +62,25 @@ def test_reason_counts_each_kind() -> None:
     )
     one = np.array([1.0, -np.inf], dtype=ml_dtypes.bfloat16)
     assert non_finite_reason(one) == "holds 1 -inf value (non-finite weights are never compressed)"
+
+
+def test_float16_to_float32_is_astype_bit_for_bit_on_every_value() -> None:
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)  # incl. inf, NaN payloads
+    np.testing.assert_array_equal(
+        finite.float16_to_float32(every).view(np.uint32), every.astype(np.float32).view(np.uint32)
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.float16(-2.5),
+        np.zeros((0, 3), np.float16),
+        np.arange(24, dtype=np.float16).reshape(2, 3, 4),
+        np.arange(40, dtype=np.float16).reshape(5, 8)[:, ::3],  # not contiguous
+    ],
+)
+def test_float16_to_float32_keeps_shapes(values: np.ndarray) -> None:
+    converted = finite.float16_to_float32(values)
+    assert converted.dtype == np.float32 and converted.shape == np.shape(values)
+    np.testing.assert_array_equal(converted, np.asarray(values).astype(np.float32))

@@ -29,6 +29,7 @@ round-to-nearest (with `gptq_params=mse`: the MSE search) and a warning saying w
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -78,7 +79,10 @@ GPTQ_ONLY_OPTIONS = (
     "act_order",
     "clip_search",
     "refit",
+    "gptq_params",
+    "refit_rounds",
 )
+"""Options only `algorithm=gptq` reads: set away from its default without it, each is an error."""
 
 
 def fallback_algorithm(quantize: QuantizePass) -> str:
@@ -99,11 +103,8 @@ def validate_gptq_options(quantize: QuantizePass) -> None:
     if quantize.calibration == "":
         raise ValueError("option 'calibration' must name an .npz file")
     if quantize.algorithm != "gptq":
-        given = [name for name in GPTQ_ONLY_OPTIONS if getattr(quantize, name) not in (None, False)]
-        if quantize.gptq_params != "rtn":
-            given.append("gptq_params")
-        if quantize.refit_rounds != 1:
-            given.append("refit_rounds")
+        defaults = {field.name: field.default for field in dataclasses.fields(quantize)}
+        given = [name for name in GPTQ_ONLY_OPTIONS if getattr(quantize, name) != defaults[name]]
         if given:
             raise ValueError(f"option '{given[0]}' needs algorithm=gptq")
         return

@@ -52,9 +52,6 @@ CONFIGS = {
     "int4 per-block 32 mse": (
         "quantize<dtype=int4,granularity=per_block,block_size=32,algorithm=mse>"
     ),
-    "int4 asym per-block 32": (
-        "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32>"
-    ),
     "int4 asym per-block 32 mse": (
         "quantize<dtype=int4,qscheme=asymmetric,granularity=per_block,block_size=32,algorithm=mse>"
     ),

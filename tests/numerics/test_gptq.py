@@ -41,62 +41,69 @@ def repeat_blocks(params: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return params
 
 
+def slow_parameters(
+    values: np.ndarray, scheme: IntegerScheme, block_shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scale, zero point, offset2) of ``values``: round-to-nearest's (offset2 zero), or the
+    MSE search's when ``scheme.search``."""
+    if scheme.search:
+        return search_qparams_int(
+            values, scheme.n_bits, scheme.signed, scheme.symmetric, block_shape
+        )
+    rtn = quantize_int(values, scheme.n_bits, scheme.signed, scheme.symmetric, block_shape)
+    return rtn.scale, rtn.offset, np.zeros_like(rtn.scale)
+
+
 def slow_gptq(
     weight: np.ndarray, hessian: np.ndarray, scheme: IntegerScheme, damp: float, act_order: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """GPTQ written out directly (Optimal Brain Surgeon form): one column at a time, the
     remaining columns corrected by ``err / Hinv_jj · Hinv_j,:``, then column j eliminated
     from ``Hinv`` (``Hinv -= Hinv_:,j Hinv_j,: / Hinv_jj``). No Cholesky, no batches.
 
-    Returns (codes, scale, zero point) per element, in the weight's column order."""
+    Parameters: with act_order or shared along the columns, every group's from the original
+    weight; else each per-block group's from its columns as the earlier errors left them
+    (round-to-nearest's, or the search's with ``scheme.search``). Codes
+    ``clip(rint((w − o2) / s) + zp)``, over the whole code range for the search.
+    Returns (codes, scale, zero point, offset2) per element, in the weight's column order."""
     rows, cols = weight.shape
-    low, high = integer_range(scheme.n_bits, scheme.signed, scheme.symmetric)
+    restricted = scheme.symmetric and not scheme.search
+    low, high = integer_range(scheme.n_bits, scheme.signed, restricted)
     group = scheme.group_size or cols
     h = np.array(hessian, dtype=np.float64)
-    for j in range(cols):
-        if h[j, j] == 0:
-            h[j, j] = 1.0
+    h[np.diag_indices(cols)] = np.where(np.diag(h) == 0, 1.0, np.diag(h))
     h += damp * np.mean(np.diag(h)) * np.eye(cols)
     order = list(np.argsort(-np.diag(h), kind="stable")) if act_order else list(range(cols))
     w = np.array(weight, dtype=np.float64)
     h_inverse = np.linalg.inv(h)
-    codes = np.zeros((rows, cols))
-    scales = np.zeros((rows, cols))
-    zeros = np.zeros((rows, cols))
+    codes, scales, zeros, shifts = (np.zeros((rows, cols)) for _ in range(4))
     fixed_params = act_order or scheme.group_size == 0
     if fixed_params:  # every group's parameters from the original weight
-        fixed = quantize_int(
-            weight, scheme.n_bits, scheme.signed, scheme.symmetric, scheme.block_shape
-        )
-        full_scale = repeat_blocks(fixed.scale, weight.shape)
-        full_zero = repeat_blocks(fixed.offset, weight.shape)
+        found = slow_parameters(weight, scheme, scheme.block_shape)
+        full = [repeat_blocks(p, weight.shape).astype(np.float64) for p in found]
     remaining = list(order)
     for j in order:
         if not fixed_params and j % group == 0:
-            chosen = quantize_int(
-                w[:, j : j + group].astype(weight.dtype),
-                scheme.n_bits,
-                scheme.signed,
-                scheme.symmetric,
-                (scheme.block_shape[0], 0),
-            )
+            columns = w[:, j : j + group].astype(weight.dtype)
+            found = slow_parameters(columns, scheme, (scheme.block_shape[0], 0))
             for c in range(j, j + group):
-                scales[:, c] = np.repeat(chosen.scale[:, 0], rows // chosen.scale.shape[0])
-                zeros[:, c] = np.repeat(chosen.offset[:, 0], rows // chosen.offset.shape[0])
+                for target, p in zip((scales, zeros, shifts), found, strict=True):
+                    target[:, c] = np.repeat(p[:, 0], rows // p.shape[0])
         elif fixed_params:
-            scales[:, j], zeros[:, j] = full_scale[:, j], full_zero[:, j]
+            scales[:, j], zeros[:, j], shifts[:, j] = (p[:, j] for p in full)
         compute = np.float32 if weight.dtype != np.float64 else np.float64
-        scale_c = scales[:, j].astype(weight.dtype).astype(compute)
-        q = np.rint(w[:, j].astype(compute) / scale_c) + zeros[:, j]
-        q = np.clip(q, low, high)
+        scale = scales[:, j].astype(weight.dtype)
+        shift = shifts[:, j].astype(weight.dtype)
+        value = w[:, j].astype(compute) - shift.astype(compute)
+        q = np.clip(np.rint(value / scale.astype(compute)) + zeros[:, j], low, high)
         codes[:, j] = q
-        dequantized = (q - zeros[:, j]) * scales[:, j].astype(weight.dtype).astype(np.float64)
+        dequantized = (q - zeros[:, j]) * scale.astype(np.float64) + shift.astype(np.float64)
         remaining.remove(j)
         error = (w[:, j] - dequantized) / h_inverse[j, j]
         for k in remaining:
             w[:, k] -= error * h_inverse[j, k]
         h_inverse = h_inverse - np.outer(h_inverse[:, j], h_inverse[j, :]) / h_inverse[j, j]
-    return codes, scales, zeros
+    return codes, scales, zeros, shifts
 
 
 # --------------------------------------------------------------------------- hand-checked
@@ -152,7 +159,7 @@ def test_matches_a_slow_reference(granularity, act_order, bits, signed, symmetri
     hessian = correlated_hessian(rng, 48, 200)
     scheme = IntegerScheme(bits, signed, symmetric, SCHEMES[granularity])
     result = gptq_quantize(weight, hessian, scheme, damp=0.02, act_order=act_order)
-    codes, scales, zeros = slow_gptq(weight, hessian, scheme, 0.02, act_order)
+    codes, scales, zeros, _ = slow_gptq(weight, hessian, scheme, 0.02, act_order)
     np.testing.assert_array_equal(result.data, codes)
     np.testing.assert_array_equal(repeat_blocks(result.scale, weight.shape), scales)
     np.testing.assert_array_equal(repeat_blocks(result.offset, weight.shape), zeros)
@@ -231,7 +238,7 @@ def test_dead_columns_are_rounded_to_nearest_and_spread_nothing() -> None:
     live = [c for c in range(32) if c not in dead]
     mean = (np.trace(hessian) + len(dead)) / 32
     reduced = hessian[np.ix_(live, live)] + 0.01 * mean * np.eye(len(live))
-    codes, _, _ = slow_gptq(weight[:, live], reduced, scheme, 0.0, False)
+    codes = slow_gptq(weight[:, live], reduced, scheme, 0.0, False)[0]
     # the slow reference takes parameters from its own (live) columns: compare codes only
     # where the row maximum is a live column, which fixes the same scale
     same_scale = np.abs(weight[:, live]).max(1) == np.abs(weight).max(1)
@@ -336,59 +343,6 @@ def test_the_clip_search_clips_an_outlier() -> None:
 # --------------------------------------------------------------------------- search parameters
 
 
-def slow_search_gptq(
-    weight: np.ndarray, hessian: np.ndarray, scheme: IntegerScheme, damp: float, act_order: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`slow_gptq` with the MSE search's parameters: per-block groups (no act_order) search
-    their columns as the earlier errors left them; otherwise every group's parameters come
-    from the original weight. Codes ``clip(rint((w − o2) / s) + zp)`` over the whole code
-    range. Returns (codes, scale, zero point, offset2) per element."""
-    rows, cols = weight.shape
-    low, high = integer_range(scheme.n_bits, scheme.signed, symmetric=False)
-    group = scheme.group_size or cols
-    h = np.array(hessian, dtype=np.float64)
-    h[np.diag_indices(cols)] = np.where(np.diag(h) == 0, 1.0, np.diag(h))
-    h += damp * np.mean(np.diag(h)) * np.eye(cols)
-    order = list(np.argsort(-np.diag(h), kind="stable")) if act_order else list(range(cols))
-    w = np.array(weight, dtype=np.float64)
-    h_inverse = np.linalg.inv(h)
-    codes, scales, zeros, shifts = (np.zeros((rows, cols)) for _ in range(4))
-    fixed_params = act_order or scheme.group_size == 0
-    if fixed_params:
-        found = search_qparams_int(
-            weight, scheme.n_bits, scheme.signed, scheme.symmetric, scheme.block_shape
-        )
-        full = [repeat_blocks(p, weight.shape).astype(np.float64) for p in found]
-    remaining = list(order)
-    for j in order:
-        if not fixed_params and j % group == 0:
-            found = search_qparams_int(
-                w[:, j : j + group].astype(weight.dtype),
-                scheme.n_bits,
-                scheme.signed,
-                scheme.symmetric,
-                (scheme.block_shape[0], 0),
-            )
-            for c in range(j, j + group):
-                for target, p in zip((scales, zeros, shifts), found, strict=True):
-                    target[:, c] = np.repeat(p[:, 0], rows // p.shape[0])
-        elif fixed_params:
-            scales[:, j], zeros[:, j], shifts[:, j] = (p[:, j] for p in full)
-        compute = np.float32 if weight.dtype != np.float64 else np.float64
-        scale = scales[:, j].astype(weight.dtype)
-        shift = shifts[:, j].astype(weight.dtype)
-        value = w[:, j].astype(compute) - shift.astype(compute)
-        q = np.clip(np.rint(value / scale.astype(compute)) + zeros[:, j], low, high)
-        codes[:, j] = q
-        dequantized = (q - zeros[:, j]) * scale.astype(np.float64) + shift.astype(np.float64)
-        remaining.remove(j)
-        error = (w[:, j] - dequantized) / h_inverse[j, j]
-        for k in remaining:
-            w[:, k] -= error * h_inverse[j, k]
-        h_inverse = h_inverse - np.outer(h_inverse[:, j], h_inverse[j, :]) / h_inverse[j, j]
-    return codes, scales, zeros, shifts
-
-
 def offset2_of(quantized) -> np.ndarray:
     """A result's offset2 (zeros when it has none)."""
     if quantized.offset2 is None:
@@ -410,7 +364,7 @@ def test_search_parameters_match_a_slow_reference(
     hessian = correlated_hessian(rng, 48, 200)
     scheme = IntegerScheme(bits, signed, symmetric, SCHEMES[granularity], search=True)
     result = gptq_quantize(weight, hessian, scheme, damp=0.02, act_order=act_order)
-    codes, scales, zeros, shifts = slow_search_gptq(weight, hessian, scheme, 0.02, act_order)
+    codes, scales, zeros, shifts = slow_gptq(weight, hessian, scheme, 0.02, act_order)
     np.testing.assert_array_equal(result.data, codes)
     np.testing.assert_array_equal(repeat_blocks(result.scale, weight.shape), scales)
     np.testing.assert_array_equal(repeat_blocks(result.offset, weight.shape), zeros)

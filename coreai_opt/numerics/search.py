@@ -344,7 +344,8 @@ def _int_errors(
 def _stored_affine(
     scale: np.ndarray, low: np.ndarray, scheme: _IntScheme
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stored (scale, zero point, offset2) of ``x ≈ scale * (code - qmin) + low``.
+    """Stored (scale, zero point, offset2) of ``x ≈ scale * (code - qmin) + low``; ``low``
+    may stack several rows of lows for the one scale row (one offset2 row each).
 
     The whole offset goes to the float ``offset2`` and the zero point is 0, so the zero
     points of a searched weight are one splat constant (no storage) unless RTN wins a block.
@@ -504,13 +505,8 @@ def _search_asymmetric(
     centred_low = centre - half_span
     best = _Best(np.full(columns.shape[1], np.inf), [])
     chosen = _Best(np.full(columns.shape[1], np.inf), [])  # code sums of each block's best start
-    stored_scale = scheme.store(scale)
     phases = np.array(ASYMMETRIC_PHASES, np.float32)[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
-        offsets = scheme.store(
-            centred_low + scale * phases - stored_scale * np.float32(scheme.qmin)
-        )
-    zero_point = np.zeros_like(stored_scale)
+    stored_scale, zero_point, offsets = _stored_affine(scale, centred_low + scale * phases, scheme)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scaled_values = columns * (np.float32(1) / stored_scale)  # shared by the starts
     for offset2 in offsets:

@@ -102,7 +102,7 @@ def comparison_kernel(name: str) -> None:
     def run(call: Call) -> np.ndarray:
         a, b = call.array(0), call.array(1)
         common = common_compute_dtype(a, b)
-        return function(a.astype(common, copy=False), b.astype(common, copy=False))
+        return function(as_compute(a, common), as_compute(b, common))
 
     run.__doc__ = f"`{name}` comparison with broadcasting."
 
